@@ -1,0 +1,17 @@
+# The two commands of README.md: `make run` and `make test`. Both install what they need.
+.PHONY: setup run test bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	.venv/bin/peercall serve --demo $(ARGS)
+
+test: setup
+	bash scripts/in-testnet.sh .venv/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	bash scripts/in-testnet.sh .venv/bin/python bench/call_setup.py $(ARGS)
+
+clean:
+	rm -rf .venv node_modules data .pytest_cache

@@ -1,0 +1,64 @@
+"""The ASGI application factory: one FastAPI app per node."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, WebSocket
+from fastapi.responses import RedirectResponse
+
+import peercall
+from peercall.api import demo, ice, rooms, web
+from peercall.api.errors import BodySizeLimit, install_error_handlers
+from peercall.api.services import Services, build_services
+from peercall.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app; services open in the lifespan so tests can build apps inline."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await build_services(settings)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await _shutdown(services)
+
+    app = FastAPI(
+        title="peercall",
+        version=peercall.__version__,
+        summary="Peer-to-peer WebRTC calls: rooms, join tokens, ICE servers, call history.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.include_router(web.router)
+    app.include_router(rooms.router)
+    app.include_router(ice.router)
+    app.include_router(demo.router)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/demo" if settings.demo else "/docs")
+
+    async def signaling(websocket: WebSocket) -> None:
+        await app.state.services.signaling(websocket)
+
+    app.add_api_websocket_route("/ws", signaling)
+    web.mount_static(app)
+    return app
+
+
+async def _shutdown(services: Services) -> None:
+    """Graceful stop: uvicorn has closed the sockets (each session left its room); close the store."""
+    services.draining = True
+    await services.close()
+    log.info("peercall stopped")

@@ -1,0 +1,101 @@
+"""REST request/response bodies (they also document the API in /openapi.json)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from peercall.auth.tokens import IDENTITY_PATTERN
+
+MAX_SETTINGS_BYTES = 8 * 1024
+
+
+class RoomCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, max_length=200)
+    max_participants: int = Field(2, ge=2, description="At most the server's max_participants_cap")
+    settings: dict[str, Any] = Field(default_factory=dict, description="Free-form room settings (≤ 8 KiB JSON)")
+
+    @field_validator("settings")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value)) > MAX_SETTINGS_BYTES:
+            raise ValueError(f"settings exceed {MAX_SETTINGS_BYTES} bytes of JSON")
+        return value
+
+
+class PeerOut(BaseModel):
+    peer_id: str
+    identity: str
+    name: str
+    role: str
+    joined_at: float
+
+
+class RoomOut(BaseModel):
+    id: str
+    name: str
+    max_participants: int
+    settings: dict[str, Any]
+    created_at: float
+    call_id: str | None = Field(None, description="The call session in progress, if any")
+    participants: list[PeerOut] = Field(default_factory=list, description="Live participants")
+
+
+class RoomList(BaseModel):
+    rooms: list[RoomOut]
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    identity: str = Field(..., pattern=IDENTITY_PATTERN.pattern, description="Stable id of the user in your system")
+    name: str | None = Field(None, max_length=100, description="Display name")
+    role: Literal["host", "participant"] = "participant"
+    ttl: int | None = Field(None, ge=30, description="Seconds; default and maximum come from the server config")
+
+
+class TokenOut(BaseModel):
+    token: str
+    join_url: str
+    expires_at: int
+    identity: str
+    role: str
+
+
+class ParticipantOut(BaseModel):
+    peer_id: str
+    identity: str
+    name: str
+    role: str
+    joined_at: float
+    left_at: float | None
+    left_reason: str | None
+
+
+class CallOut(BaseModel):
+    id: str
+    room_id: str
+    started_at: float
+    ended_at: float | None
+    end_reason: str | None
+    participants: list[ParticipantOut]
+
+
+class CallList(BaseModel):
+    calls: list[CallOut]
+
+
+class IceServersOut(BaseModel):
+    ice_servers: list[dict[str, Any]]
+    ttl: int
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

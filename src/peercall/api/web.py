@@ -1,0 +1,51 @@
+"""Routes that serve files: the web client, the SDK, API docs, health."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from peercall.api.deps import ServicesDep
+from peercall.web import DOCS_DIR, SDK_DIR, UI_DIR, vendor_dir
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["health"], summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["health"], summary="The node can take calls (store reachable, not draining)")
+async def readyz(svc: ServicesDep) -> JSONResponse:
+    problems: list[str] = []
+    if svc.draining:
+        problems.append("draining")
+    try:
+        await svc.store.ping()
+    except Exception as exc:  # any store failure means "not ready"
+        problems.append(f"store: {exc.__class__.__name__}")
+    status = 200 if not problems else 503
+    return JSONResponse({"status": "ready" if status == 200 else "not_ready", "problems": problems}, status)
+
+
+@router.get("/call", include_in_schema=False)
+async def call_page() -> FileResponse:
+    return FileResponse(UI_DIR / "index.html", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/docs", include_in_schema=False)
+async def docs_page() -> FileResponse:
+    return FileResponse(DOCS_DIR / "index.html")
+
+
+def mount_static(app: FastAPI) -> None:
+    app.mount("/sdk", StaticFiles(directory=SDK_DIR), name="sdk")
+    app.mount("/ui", StaticFiles(directory=UI_DIR), name="ui")
+    app.mount("/docs-assets", StaticFiles(directory=DOCS_DIR), name="docs-assets")
+    swagger = vendor_dir() / "swagger-ui-dist"
+    if Path(swagger).is_dir():
+        app.mount("/vendor/swagger-ui", StaticFiles(directory=swagger), name="swagger-ui")

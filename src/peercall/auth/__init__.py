@@ -1,0 +1,1 @@
+"""Credentials: signed join tokens for participants, API keys for the dashboard."""

@@ -1,0 +1,43 @@
+"""``peercall`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from pydantic import ValidationError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="peercall", description="Peer-to-peer WebRTC calls")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run a call server (signaling, REST API, web client)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080)")
+    serve.add_argument("--tls", help="off | auto (self-signed) | CERT,KEY")
+    serve.add_argument("--config", help="TOML config file (also PEERCALL_CONFIG)")
+    serve.add_argument("--data-dir", help="where the database and generated secrets live")
+    serve.add_argument("--demo", action="store_true", default=None, help="enable /demo (creates rooms without a dashboard)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        if args.config:
+            os.environ["PEERCALL_CONFIG"] = args.config
+        from peercall.config import load_settings
+        from peercall.server.run import serve
+
+        try:
+            settings = load_settings(host=args.host, port=args.port, tls=args.tls, data_dir=args.data_dir, demo=args.demo)
+        except ValidationError as exc:
+            print(f"peercall: invalid configuration:\n{exc}", file=sys.stderr)
+            return 2
+        serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

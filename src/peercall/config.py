@@ -1,0 +1,127 @@
+"""Server settings: defaults < TOML file < ``PEERCALL_*`` environment < CLI flags.
+
+Everything has an embedded default so ``peercall serve`` runs with no configuration at
+all (SQLite in ``./data``, in-memory hub, a generated signing secret kept on disk).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """All knobs of one peercall node. Env names are ``PEERCALL_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="PEERCALL_", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    tls: str = Field("off", description="off | auto | CERT,KEY")
+    public_url: str | None = Field(None, description="Base URL used in join links")
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    demo: bool = False
+
+    api_key: str | None = Field(None, description="One dashboard API key")
+    api_keys: list[str] = Field(default_factory=list)
+    token_secret: str | None = None
+    token_default_ttl: int = Field(3600, ge=30)
+    token_max_ttl: int = Field(86400, ge=60)
+
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Browser origins allowed to open the WebSocket; empty = same origin"
+    )
+
+    stun_urls: list[str] = Field(default_factory=list)
+    turn_urls: list[str] = Field(default_factory=list)
+    turn_secret: str | None = None
+    turn_ttl: int = Field(3600, ge=60, le=86400)
+
+    max_message_bytes: int = Field(64 * 1024, ge=1024)
+    max_request_bytes: int = Field(64 * 1024, ge=1024)
+    rate_limit_per_s: float = Field(50.0, gt=0)
+    rate_limit_burst: int = Field(200, ge=1)
+    join_timeout_s: float = Field(10.0, gt=0)
+    idle_timeout_s: float = Field(30.0, gt=0)
+    send_queue_max: int = Field(256, ge=8)
+    max_participants_cap: int = Field(2, ge=2, le=16)
+    shutdown_grace_s: float = Field(5.0, ge=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("tls")
+    @classmethod
+    def _check_tls(cls, value: str) -> str:
+        if value in ("off", "auto"):
+            return value
+        parts = value.split(",")
+        if len(parts) != 2 or not all(parts):
+            raise ValueError("tls must be 'off', 'auto' or 'CERT,KEY'")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("PEERCALL_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    # ---- derived values -------------------------------------------------
+    def all_api_keys(self) -> list[str]:
+        keys = list(self.api_keys)
+        if self.api_key:
+            keys.append(self.api_key)
+        return keys
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'peercall.db'}"
+
+    def resolved_token_secret(self) -> str:
+        """The JWT signing secret; generated once and kept in the data dir if not configured."""
+        if self.token_secret:
+            return self.token_secret
+        return _read_or_create_secret(self.data_dir / "token-secret")
+
+    def tls_files(self) -> tuple[Path, Path] | None:
+        if self.tls in ("off", "auto"):
+            return None
+        cert, key = self.tls.split(",")
+        return Path(cert), Path(key)
+
+
+def _read_or_create_secret(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    # Create with 0600 atomically so the secret is never world-readable.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; ``overrides`` (from CLI flags) win over env and TOML."""
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**clean)

@@ -1,0 +1,136 @@
+"""Room lifecycle and membership, shared by the REST API and the signaling server.
+
+A *call session* starts when the first member joins a room and ends when the last
+member leaves (or the room is deleted); both ends are recorded in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import Any
+
+from peercall.errors import PeercallError
+from peercall.hub.base import Deliver, Frame, Hub, JoinOutcome, Member, RoomFullError
+from peercall.store.base import CallRecord, ParticipantRecord, RoomRecord, Store
+
+log = logging.getLogger(__name__)
+
+
+def new_id(prefix: str) -> str:
+    """Unguessable, URL-safe ids (room ids appear in join links)."""
+    return f"{prefix}_{secrets.token_urlsafe(12)}"
+
+
+class RoomService:
+    def __init__(self, store: Store, hub: Hub) -> None:
+        self.store = store
+        self.hub = hub
+        self._call_ids: dict[str, str] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, room_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(room_id, asyncio.Lock())
+
+    # ---- dashboard side ---------------------------------------------------
+    async def create_room(self, name: str | None, max_participants: int, settings: dict[str, Any]) -> RoomRecord:
+        room = RoomRecord(
+            id=new_id("room"),
+            name=name or "",
+            max_participants=max_participants,
+            settings=settings,
+            created_at=time.time(),
+        )
+        await self.store.create_room(room)
+        log.info("room created", extra={"room_id": room.id})
+        return room
+
+    async def get_live_room(self, room_id: str) -> RoomRecord:
+        room = await self.store.get_room(room_id)
+        if room is None or room.deleted_at is not None:
+            raise PeercallError("room_not_found", f"room {room_id!r} does not exist")
+        return room
+
+    async def end_room(self, room_id: str, reason: str = "room_deleted") -> None:
+        """Delete a room: everyone is disconnected and the call session is closed."""
+        await self.get_live_room(room_id)
+        async with self._lock(room_id):
+            await self.store.mark_room_deleted(room_id, time.time())
+            await self.hub.close_room(room_id, {"type": "room-ended", "reason": reason})
+            await self._end_call(room_id, reason)
+
+    async def live_call(self, room_id: str) -> CallRecord | None:
+        return await self.store.active_call(room_id)
+
+    # ---- signaling side ---------------------------------------------------
+    async def join(self, room_id: str, member: Member, deliver: Deliver) -> tuple[JoinOutcome, str]:
+        """Admit a member; returns who else is there and the call id."""
+        room = await self.get_live_room(room_id)
+        evict = PeercallError("session_replaced", "you joined this call from another connection").to_frame()
+        async with self._lock(room_id):
+            try:
+                outcome = await self.hub.join(
+                    room_id, member, deliver, capacity=room.max_participants, evict_frame=evict
+                )
+            except RoomFullError:
+                raise PeercallError(
+                    "room_full", f"the room is full ({room.max_participants} participants)"
+                ) from None
+            call_id = await self._ensure_call(room_id)
+            now = time.time()
+            if outcome.replaced is not None:
+                await self.store.participant_left(call_id, outcome.replaced.peer_id, now, "replaced")
+                await self.hub.broadcast(
+                    room_id,
+                    {"type": "peer-left", "peer_id": outcome.replaced.peer_id, "reason": "replaced"},
+                    exclude=member.peer_id,
+                )
+            await self.store.add_participant(
+                call_id,
+                ParticipantRecord(member.peer_id, member.identity, member.name, member.role, member.joined_at),
+            )
+        return outcome, call_id
+
+    async def leave(self, room_id: str, peer_id: str, reason: str) -> None:
+        """Remove a member (idempotent); ends the call session when the room is empty."""
+        async with self._lock(room_id):
+            member = await self.hub.leave(room_id, peer_id)
+            if member is None:
+                return
+            call_id = self._call_ids.get(room_id)
+            if call_id:
+                await self.store.participant_left(call_id, peer_id, time.time(), reason)
+            await self.hub.broadcast(room_id, {"type": "peer-left", "peer_id": peer_id, "reason": reason})
+            if not await self.hub.members(room_id):
+                await self._end_call(room_id, "completed")
+        if not self._lock(room_id).locked() and not await self.hub.members(room_id):
+            self._locks.pop(room_id, None)
+
+    async def relay(self, room_id: str, sender: str, to: str, frame: Frame) -> None:
+        if to == sender or not await self.hub.send(room_id, to, {**frame, "from": sender}):
+            raise PeercallError("peer_not_found", f"peer {to!r} is not in this room")
+
+    # ---- call sessions ----------------------------------------------------
+    async def _ensure_call(self, room_id: str) -> str:
+        call_id = self._call_ids.get(room_id)
+        if call_id:
+            return call_id
+        existing = await self.store.active_call(room_id)
+        if existing is not None:  # e.g. the server restarted during a call
+            call_id = existing.id
+        else:
+            call_id = new_id("call")
+            await self.store.start_call(call_id, room_id, time.time())
+        self._call_ids[room_id] = call_id
+        return call_id
+
+    async def _end_call(self, room_id: str, reason: str) -> None:
+        call_id = self._call_ids.pop(room_id, None)
+        if call_id is None:
+            existing = await self.store.active_call(room_id)
+            call_id = existing.id if existing else None
+        if call_id:
+            await self.store.end_call(call_id, time.time(), reason)
+            log.info("call ended", extra={"room_id": room_id, "call_id": call_id, "reason": reason})

@@ -1,0 +1,1 @@
+"""Running a node: TLS material and the uvicorn process."""

@@ -1,0 +1,47 @@
+"""Run one node with uvicorn (SIGTERM/SIGINT: stop accepting, close sockets, exit)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import uvicorn
+
+from peercall.api.app import create_app
+from peercall.config import Settings
+from peercall.server.tls import ensure_self_signed
+
+log = logging.getLogger("peercall")
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.all_api_keys():
+        generated = secrets.token_urlsafe(24)
+        settings = settings.model_copy(update={"api_key": generated})
+        log.warning("no API key configured; generated one for this run: %s (set PEERCALL_API_KEY)", generated)
+    ssl_files = settings.tls_files()
+    if settings.tls == "auto":
+        ssl_files = ensure_self_signed(settings.data_dir / "tls")
+    scheme = "https" if ssl_files else "http"
+    shown_host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host
+    base = settings.public_url or f"{scheme}://{shown_host}:{settings.port}"
+    if settings.demo:
+        print(f"\n  peercall demo: open {base}/demo to start a call (two tabs or two devices)\n", flush=True)
+    print(f"  API docs: {base}/docs\n", flush=True)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=str(ssl_files[0]) if ssl_files else None,
+        ssl_keyfile=str(ssl_files[1]) if ssl_files else None,
+        # A little above the protocol cap so oversized frames get a clear error frame.
+        ws_max_size=settings.max_message_bytes * 4,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s) or None,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()

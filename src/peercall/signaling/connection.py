@@ -1,0 +1,89 @@
+"""Bounded outbound queue for one WebSocket, so a slow reader can never make the
+server buffer without limit (LiveKit's fail-fast per-client channel is the model)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from peercall.errors import ERRORS
+
+log = logging.getLogger(__name__)
+
+NORMAL_CLOSE = 1000
+_CLOSE_AFTER_TYPES = frozenset({"room-ended"})
+
+
+class Outbox:
+    """Frames waiting to be written to one socket, and the task that writes them."""
+
+    def __init__(self, websocket: WebSocket, max_frames: int) -> None:
+        self._ws = websocket
+        self._max = max_frames
+        # Unbounded type, bounded by `deliver`: there is always room for the end marker.
+        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.close_code: int | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._pump())
+
+    def deliver(self, frame: dict[str, Any]) -> None:
+        """Non-blocking enqueue; a full queue means the client stopped reading."""
+        if self.close_code is not None:
+            return
+        if self._queue.qsize() >= self._max:
+            log.warning("slow consumer: closing connection")
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._end(ERRORS["slow_consumer"].close_code or 4013)
+            return
+        self._queue.put_nowait(frame)
+        close_code = _close_code_for(frame)
+        if close_code is not None:
+            self._end(close_code)
+
+    def finish(self, code: int = NORMAL_CLOSE) -> None:
+        """Close the socket after the frames already queued."""
+        if self.close_code is None:
+            self._end(code)
+
+    def _end(self, code: int) -> None:
+        self.close_code = code
+        self._queue.put_nowait(None)
+
+    async def wait_closed(self, timeout: float = 5.0) -> None:
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except asyncio.TimeoutError:
+                self._task.cancel()
+
+    async def _pump(self) -> None:
+        try:
+            while True:
+                frame = await self._queue.get()
+                if frame is None:
+                    break
+                await self._ws.send_text(json.dumps(frame, separators=(",", ":")))
+        except Exception as exc:  # the peer went away while we were writing
+            log.debug("send failed: %s", exc)
+        finally:
+            if self._ws.application_state is WebSocketState.CONNECTED:
+                try:
+                    await self._ws.close(self.close_code or NORMAL_CLOSE)
+                except Exception:
+                    pass
+
+
+def _close_code_for(frame: dict[str, Any]) -> int | None:
+    if frame.get("type") == "error" and frame.get("fatal"):
+        kind = ERRORS.get(str(frame.get("code")))
+        return kind.close_code if kind and kind.close_code else 4500
+    if frame.get("type") in _CLOSE_AFTER_TYPES:
+        return NORMAL_CLOSE
+    return None

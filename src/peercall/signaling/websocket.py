@@ -1,0 +1,112 @@
+"""The thin WebSocket adapter: Origin check, size cap, timeouts, read loop.
+
+All protocol decisions live in :class:`~peercall.signaling.session.SignalingSession`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from peercall.auth.tokens import TokenIssuer
+from peercall.errors import PeercallError
+from peercall.rooms.service import RoomService
+from peercall.signaling.connection import Outbox
+from peercall.signaling.session import SessionLimits, SessionState, SignalingSession
+from peercall.turn.ice_servers import IceServerProvider
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SignalingConfig:
+    allowed_origins: tuple[str, ...]
+    max_message_bytes: int
+    join_timeout_s: float
+    idle_timeout_s: float
+    send_queue_max: int
+    limits: SessionLimits
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """Browsers always send Origin: allow the configured origins, else same-origin only.
+
+    Clients without an Origin header are not browsers (no cross-site hijacking risk);
+    they still need a valid join token.
+    """
+    if origin is None:
+        return True
+    if origin in allowed or "*" in allowed:
+        return True
+    return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
+
+
+class SignalingEndpoint:
+    """ASGI WebSocket handler for ``/ws``."""
+
+    def __init__(
+        self, rooms: RoomService, tokens: TokenIssuer, ice: IceServerProvider, config: SignalingConfig
+    ) -> None:
+        self._rooms = rooms
+        self._tokens = tokens
+        self._ice = ice
+        self._config = config
+        self.sessions: set[SignalingSession] = set()
+
+    async def __call__(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        outbox = Outbox(websocket, self._config.send_queue_max)
+        outbox.start()
+        session = SignalingSession(self._rooms, self._tokens, self._ice, outbox.deliver, self._config.limits)
+        self.sessions.add(session)
+        try:
+            if not origin_allowed(
+                websocket.headers.get("origin"), websocket.headers.get("host"), self._config.allowed_origins
+            ):
+                session.fail(PeercallError("origin_forbidden", "this origin may not open a call connection"))
+            else:
+                await self._read_loop(websocket, session, outbox)
+        except Exception:
+            log.exception("signaling connection failed")
+            session.fail(PeercallError("internal", "internal server error"))
+        finally:
+            self.sessions.discard(session)
+            try:
+                await session.close("disconnected")
+            except Exception:
+                log.exception("leaving the room failed")
+            outbox.finish()
+            await outbox.wait_closed()
+
+    async def _read_loop(self, websocket: WebSocket, session: SignalingSession, outbox: Outbox) -> None:
+        config = self._config
+        join_deadline = time.monotonic() + config.join_timeout_s
+        while session.state is not SessionState.CLOSED and outbox.close_code is None:
+            if session.state is SessionState.AWAITING_JOIN:
+                timeout, code = join_deadline - time.monotonic(), "join_timeout"
+            else:
+                timeout, code = config.idle_timeout_s, "idle_timeout"
+            try:
+                message = await asyncio.wait_for(websocket.receive(), max(timeout, 0.0))
+            except asyncio.TimeoutError:
+                session.fail(PeercallError(code, f"no frame within {max(timeout, 0):.0f} s"))
+                return
+            except WebSocketDisconnect:
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                session.fail(PeercallError("bad_message", "binary frames are not part of the protocol"))
+                continue
+            if len(text.encode()) > config.max_message_bytes:
+                session.fail(
+                    PeercallError("message_too_large", f"frame exceeds {config.max_message_bytes} bytes")
+                )
+                return
+            await session.receive(text)

@@ -1,0 +1,13 @@
+"""Persistent records (rooms, call sessions) behind one storage interface."""
+
+from peercall.store.base import CallRecord, ParticipantRecord, RoomRecord, Store
+from peercall.store.sql import SqlStore
+
+__all__ = ["CallRecord", "ParticipantRecord", "RoomRecord", "Store", "SqlStore", "open_store"]
+
+
+async def open_store(database_url: str) -> Store:
+    """Open the store named by a SQLAlchemy URL (SQLite by default; PostgreSQL later)."""
+    store = SqlStore(database_url)
+    await store.open()
+    return store

@@ -1,0 +1,62 @@
+"""The storage interface: what the rest of peercall may ask of a database.
+
+Records are plain frozen dataclasses so no ORM object leaks out of the store; a
+PostgreSQL backend only has to implement :class:`Store`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class RoomRecord:
+    id: str
+    name: str
+    max_participants: int
+    settings: dict[str, Any]
+    created_at: float
+    deleted_at: float | None = None
+
+
+@dataclass(frozen=True)
+class ParticipantRecord:
+    peer_id: str
+    identity: str
+    name: str
+    role: str
+    joined_at: float
+    left_at: float | None = None
+    left_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One call session: from the first join in a room until the room is empty."""
+
+    id: str
+    room_id: str
+    started_at: float
+    ended_at: float | None = None
+    end_reason: str | None = None
+    participants: list[ParticipantRecord] = field(default_factory=list)
+
+
+class Store(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> bool: ...
+
+    async def create_room(self, room: RoomRecord) -> None: ...
+    async def get_room(self, room_id: str) -> RoomRecord | None: ...
+    async def list_rooms(self, *, limit: int = 100) -> list[RoomRecord]: ...
+    async def mark_room_deleted(self, room_id: str, at: float) -> bool: ...
+
+    async def start_call(self, call_id: str, room_id: str, at: float) -> None: ...
+    async def end_call(self, call_id: str, at: float, reason: str) -> None: ...
+    async def active_call(self, room_id: str) -> CallRecord | None: ...
+    async def get_call(self, call_id: str) -> CallRecord | None: ...
+    async def list_calls(self, room_id: str, *, limit: int = 100) -> list[CallRecord]: ...
+    async def add_participant(self, call_id: str, participant: ParticipantRecord) -> None: ...
+    async def participant_left(self, call_id: str, peer_id: str, at: float, reason: str) -> None: ...

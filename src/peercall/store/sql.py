@@ -1,0 +1,229 @@
+"""SQLAlchemy Core implementation of :class:`~peercall.store.base.Store`.
+
+Core (not the ORM) keeps queries explicit; the same code runs on SQLite (aiosqlite,
+the embedded default) and, with a ``postgresql+asyncpg://`` URL, on PostgreSQL.
+Every write is one transaction, so a failure never leaves half a record.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from peercall.store.base import CallRecord, ParticipantRecord, RoomRecord
+
+metadata = sa.MetaData()
+
+rooms = sa.Table(
+    "rooms",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("max_participants", sa.Integer, nullable=False),
+    sa.Column("settings", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("deleted_at", sa.Float, nullable=True),
+)
+
+calls = sa.Table(
+    "call_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("room_id", sa.String(64), sa.ForeignKey("rooms.id"), nullable=False, index=True),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("ended_at", sa.Float, nullable=True),
+    sa.Column("end_reason", sa.String(32), nullable=True),
+)
+
+participants = sa.Table(
+    "call_participants",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(64), sa.ForeignKey("call_sessions.id"), nullable=False, index=True),
+    sa.Column("peer_id", sa.String(64), nullable=False),
+    sa.Column("identity", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("joined_at", sa.Float, nullable=False),
+    sa.Column("left_at", sa.Float, nullable=True),
+    sa.Column("left_reason", sa.String(32), nullable=True),
+)
+
+
+class SqlStore:
+    """Rooms and call sessions in a SQL database."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._engine: AsyncEngine | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("store is not open")
+        return self._engine
+
+    async def open(self) -> None:
+        url = sa.engine.make_url(self._url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        self._engine = create_async_engine(self._url)
+        if url.get_backend_name() == "sqlite":
+            sa.event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    async def ping(self) -> bool:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+        return True
+
+    # ---- rooms ------------------------------------------------------------
+    async def create_room(self, room: RoomRecord) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                rooms.insert().values(
+                    id=room.id,
+                    name=room.name,
+                    max_participants=room.max_participants,
+                    settings=json.dumps(room.settings),
+                    created_at=room.created_at,
+                    deleted_at=room.deleted_at,
+                )
+            )
+
+    async def get_room(self, room_id: str) -> RoomRecord | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(rooms.select().where(rooms.c.id == room_id))).first()
+        return _room(row) if row else None
+
+    async def list_rooms(self, *, limit: int = 100) -> list[RoomRecord]:
+        query = (
+            rooms.select().where(rooms.c.deleted_at.is_(None)).order_by(rooms.c.created_at.desc()).limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [_room(row) for row in await conn.execute(query)]
+
+    async def mark_room_deleted(self, room_id: str, at: float) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                rooms.update().where(rooms.c.id == room_id, rooms.c.deleted_at.is_(None)).values(deleted_at=at)
+            )
+        return bool(result.rowcount)
+
+    # ---- call sessions ----------------------------------------------------
+    async def start_call(self, call_id: str, room_id: str, at: float) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(calls.insert().values(id=call_id, room_id=room_id, started_at=at))
+
+    async def end_call(self, call_id: str, at: float, reason: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                calls.update()
+                .where(calls.c.id == call_id, calls.c.ended_at.is_(None))
+                .values(ended_at=at, end_reason=reason)
+            )
+            await conn.execute(
+                participants.update()
+                .where(participants.c.call_id == call_id, participants.c.left_at.is_(None))
+                .values(left_at=at, left_reason=reason)
+            )
+
+    async def active_call(self, room_id: str) -> CallRecord | None:
+        query = (
+            calls.select()
+            .where(calls.c.room_id == room_id, calls.c.ended_at.is_(None))
+            .order_by(calls.c.started_at.desc())
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+            return await _call_with_participants(conn, row) if row else None
+
+    async def get_call(self, call_id: str) -> CallRecord | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(calls.select().where(calls.c.id == call_id))).first()
+            return await _call_with_participants(conn, row) if row else None
+
+    async def list_calls(self, room_id: str, *, limit: int = 100) -> list[CallRecord]:
+        query = calls.select().where(calls.c.room_id == room_id).order_by(calls.c.started_at.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            return [await _call_with_participants(conn, row) for row in (await conn.execute(query)).all()]
+
+    async def add_participant(self, call_id: str, participant: ParticipantRecord) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                participants.insert().values(
+                    call_id=call_id,
+                    peer_id=participant.peer_id,
+                    identity=participant.identity,
+                    name=participant.name,
+                    role=participant.role,
+                    joined_at=participant.joined_at,
+                )
+            )
+
+    async def participant_left(self, call_id: str, peer_id: str, at: float, reason: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                participants.update()
+                .where(
+                    participants.c.call_id == call_id,
+                    participants.c.peer_id == peer_id,
+                    participants.c.left_at.is_(None),
+                )
+                .values(left_at=at, left_reason=reason)
+            )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL: readers never block the writer; a crash mid-write leaves the last commit intact.
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _room(row: Any) -> RoomRecord:
+    return RoomRecord(
+        id=row.id,
+        name=row.name,
+        max_participants=row.max_participants,
+        settings=json.loads(row.settings),
+        created_at=row.created_at,
+        deleted_at=row.deleted_at,
+    )
+
+
+async def _call_with_participants(conn: Any, row: Any) -> CallRecord:
+    query = participants.select().where(participants.c.call_id == row.id).order_by(participants.c.id)
+    members = [
+        ParticipantRecord(
+            peer_id=p.peer_id,
+            identity=p.identity,
+            name=p.name,
+            role=p.role,
+            joined_at=p.joined_at,
+            left_at=p.left_at,
+            left_reason=p.left_reason,
+        )
+        for p in await conn.execute(query)
+    ]
+    return CallRecord(
+        id=row.id,
+        room_id=row.room_id,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        end_reason=row.end_reason,
+        participants=members,
+    )
