@@ -11,7 +11,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import ServerProcess
+from peercall.testing import ServerProcess
 
 async def connect(server: ServerProcess, **kwargs):
     return await websockets.connect(server.ws_url, max_size=2**22, **kwargs)
@@ -167,7 +167,7 @@ async def test_call_full_room_foreign_origin_and_replacement(shared_server: Serv
 
 
 async def test_call_join_timeout(tmp_path):
-    from tests.conftest import start_server, stop_server
+    from peercall.testing import start_server, stop_server
 
     server = start_server(tmp_path, extra_env={"PEERCALL_JOIN_TIMEOUT_S": "0.5"})
     try:
@@ -178,3 +178,63 @@ async def test_call_join_timeout(tmp_path):
         # uvicorn re-raises SIGTERM after its graceful shutdown: -15 with a clean log.
         assert stop_server(server) in (0, -15)
         assert "peercall stopped" in server.log() and "Traceback" not in server.log()
+
+
+async def test_call_tls_auto_serves_https_and_wss(tmp_path):
+    import ssl
+
+    from cryptography import x509
+
+    from peercall.testing import start_server, stop_server
+
+    server = start_server(tmp_path, args=["--tls", "auto"])
+    try:
+        assert server.base_url.startswith("https://")
+        cert_path = server.data_dir / "tls" / "cert.pem"
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert "localhost" in names.get_values_for_type(x509.DNSName)
+        context = ssl.create_default_context(cafile=str(cert_path))
+        assert httpx.get(f"{server.base_url}/healthz", verify=context).status_code == 200
+        async with websockets.connect(server.ws_url, ssl=context) as ws:
+            await ws.send('{"type":"ping","ts":7}')
+            assert json.loads(await ws.recv()) == {"type": "pong", "ts": 7}
+    finally:
+        stop_server(server)
+
+
+def test_call_config_from_toml_file(tmp_path):
+    from peercall.testing import start_server, stop_server
+
+    config = tmp_path / "peercall.toml"
+    config.write_text('max_participants_cap = 3\nstun_urls = ["stun:stun.example.invalid:3478"]\n')
+    server = start_server(tmp_path, extra_env={"PEERCALL_CONFIG": str(config)})
+    try:
+        room = server.create_room(max_participants=3)
+        token = server.token(room, "a")["token"]
+        ice = httpx.get(f"{server.base_url}/api/ice-servers", headers={"Authorization": f"Bearer {token}"}).json()
+        assert ice["ice_servers"] == [{"urls": ["stun:stun.example.invalid:3478"]}]
+    finally:
+        stop_server(server)
+
+
+def test_call_demo_page_creates_a_room_with_two_links(tmp_path):
+    import re
+
+    import jwt
+
+    from peercall.testing import start_server, stop_server
+
+    server = start_server(tmp_path, args=["--demo"])
+    try:
+        page = httpx.get(f"{server.base_url}/demo").text
+        links = re.findall(r'href="([^"]+/call#token=[^"]+)"', page)
+        assert len(links) == 2
+        claims = [jwt.decode(link.split("#token=")[1], options={"verify_signature": False}) for link in links]
+        assert claims[0]["room"] == claims[1]["room"]
+        assert {c["role"] for c in claims} == {"host", "participant"}
+        with server.api() as api:
+            assert api.get(f"/api/rooms/{claims[0]['room']}").status_code == 200
+        assert httpx.get(server.base_url + "/", follow_redirects=False).headers["location"] == "/demo"
+    finally:
+        stop_server(server)

@@ -1,0 +1,56 @@
+"""Headless Debian Chromium for end-to-end tests and benchmarks (fake camera and mic)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from playwright.async_api import Browser, async_playwright
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    # Two pages decoding video in one browser must not be throttled when hidden.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+
+
+@asynccontextmanager
+async def chromium(extra_args: list[str] | None = None) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + (extra_args or []))
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+# JavaScript run in a page: decoded-frame figures of the inbound video, from getStats.
+INBOUND_VIDEO_STATS_JS = """
+async () => {
+  const call = window.peercallCall;
+  if (!call) return null;
+  const report = await call.getStats();
+  if (!report) return null;
+  let out = null;
+  report.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') {
+      out = { framesDecoded: s.framesDecoded || 0, bytesReceived: s.bytesReceived || 0,
+              width: s.frameWidth || 0, height: s.frameHeight || 0 };
+    }
+  });
+  return out;
+}
+"""

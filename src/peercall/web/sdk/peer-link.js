@@ -1,0 +1,301 @@
+/**
+ * One RTCPeerConnection to one remote peer, negotiated with the "perfect negotiation"
+ * pattern (https://w3c.github.io/webrtc-pc/#perfect-negotiation-example):
+ *
+ * - `onnegotiationneeded` → offer. Glare (an offer arrives while we are making or holding
+ *   one): the impolite side ignores the remote offer (`ignoreOffer`), the polite side
+ *   abandons its own offer and answers.
+ * - ICE candidates are trickled both ways; remote candidates that arrive before the remote
+ *   description are buffered and added right after it is set.
+ * - `restartIce()` renegotiates with fresh ICE credentials (perfect negotiation carries it).
+ *
+ * Rollback-free polite side. Chromium (verified on 156) permanently stops rendering the
+ * remote video once a connection rolls back an applied local offer, explicitly or inside
+ * setRemoteDescription. So the polite side sends its offer *before* applying it and applies
+ * it only when the answer arrives; on glare it drops the unapplied offer, there is nothing
+ * to roll back. The impolite side uses the textbook `setLocalDescription()` → send. Cost:
+ * ICE gathering of a polite-initiated renegotiation starts one round trip later.
+ *
+ * Start-up rule of peercall (protocol v1): the *impolite* side (the newcomer) adds its
+ * tracks at once and so makes the first offer; the *polite* side adds its tracks only after
+ * applying that offer, so addTrack reuses the offered transceivers and the answer is
+ * sendrecv without a second round trip.
+ *
+ * Incoming descriptions and candidates are processed strictly in arrival order.
+ *
+ * @module peer-link
+ */
+
+import { Emitter } from './emitter.js';
+import { ErrorCode, PeercallError } from './errors.js';
+
+/**
+ * Outgoing signaling for this link; `type` is `offer`, `answer` or `ice-candidate`.
+ * @callback SendSignal
+ * @param {{type: 'offer' | 'answer', sdp: string} | {type: 'ice-candidate', candidate: RTCIceCandidateInit | null}} message
+ * @returns {void}
+ */
+
+/**
+ * @typedef {object} PeerLinkOptions
+ * @property {string} peerId the remote peer id
+ * @property {boolean} polite
+ * @property {RTCIceServer[]} iceServers
+ * @property {MediaStream | null} localStream
+ * @property {SendSignal} send
+ */
+
+/**
+ * @typedef {object} PeerLinkEvents
+ * @property {{track: MediaStreamTrack, stream: MediaStream}} track
+ * @property {RTCPeerConnectionState} connectionstate
+ * @property {PeercallError} error
+ */
+
+/** @extends {Emitter<PeerLinkEvents>} */
+export class PeerLink extends Emitter {
+  #polite;
+  #send;
+  /** @type {MediaStream | null} */
+  #localStream;
+  #makingOffer = false;
+  #ignoreOffer = false;
+  /** @type {RTCSessionDescriptionInit | null} polite side: sent, not yet applied */
+  #proposedOffer = null;
+  /** Bumped whenever a remote description is applied; invalidates offers being created. */
+  #epoch = 0;
+  #tracksAdded = false;
+  #closed = false;
+  /** @type {(RTCIceCandidateInit | null)[]} */
+  #pendingCandidates = [];
+  /** @type {Promise<void>} */
+  #inbox = Promise.resolve();
+  /** @type {MediaStream | null} */
+  #remoteStream = null;
+  /** @type {RTCPeerConnectionState} */
+  #state = 'new';
+
+  /** @param {PeerLinkOptions} options */
+  constructor({ peerId, polite, iceServers, localStream, send }) {
+    super();
+    /** @readonly */
+    this.peerId = peerId;
+    this.#polite = polite;
+    this.#send = send;
+    this.#localStream = localStream;
+    /** @readonly */
+    this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const pc = this.pc;
+    pc.onnegotiationneeded = () => this.#makeOffer();
+    pc.onicecandidate = ({ candidate }) => {
+      this.#send({ type: 'ice-candidate', candidate: candidate ? candidateInit(candidate) : null });
+    };
+    pc.ontrack = ({ track, streams }) => {
+      let stream = streams[0];
+      if (!stream) {
+        this.#remoteStream ??= new MediaStream();
+        this.#remoteStream.addTrack(track);
+        stream = this.#remoteStream;
+      }
+      this.emit('track', { track, stream });
+    };
+    pc.onconnectionstatechange = () => {
+      const state = pc.connectionState;
+      if (state === this.#state || this.#closed) return;
+      this.#state = state;
+      this.emit('connectionstate', state);
+    };
+    if (!polite) this.#addLocalTracks();
+  }
+
+  /** True for the side that yields on glare. */
+  get polite() {
+    return this.#polite;
+  }
+
+  /** @returns {RTCPeerConnectionState} */
+  get connectionState() {
+    return this.#state;
+  }
+
+  /**
+   * Apply a remote `offer` or `answer`.
+   * @param {RTCSessionDescriptionInit} description
+   */
+  handleDescription(description) {
+    this.#enqueue(() => this.#onDescription(description));
+  }
+
+  /**
+   * Apply a remote trickled candidate (`null` = the remote side finished gathering).
+   * @param {RTCIceCandidateInit | null} candidate
+   */
+  handleCandidate(candidate) {
+    this.#enqueue(async () => {
+      if (!this.pc.remoteDescription) {
+        this.#pendingCandidates.push(candidate);
+        return;
+      }
+      await this.#addCandidate(candidate);
+    });
+  }
+
+  /** Renegotiate with new ICE credentials (recovery after `failed`/network change). */
+  restartIce() {
+    if (!this.#closed) this.pc.restartIce();
+  }
+
+  /** @returns {Promise<RTCStatsReport>} */
+  getStats() {
+    return this.pc.getStats();
+  }
+
+  /** Close the connection (idempotent). No more events are emitted. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    const pc = this.pc;
+    pc.onnegotiationneeded = pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = null;
+    pc.close();
+    this.#pendingCandidates.length = 0;
+    this.removeAllListeners();
+  }
+
+  async #makeOffer() {
+    if (this.#closed) return;
+    if (this.#polite) {
+      await this.#proposeOffer();
+      return;
+    }
+    try {
+      this.#makingOffer = true;
+      await this.pc.setLocalDescription();
+      const local = this.pc.localDescription;
+      // A remote offer may have been applied meanwhile; only a fresh offer is sent.
+      if (!this.#closed && local && local.type === 'offer') this.#send({ type: 'offer', sdp: local.sdp });
+    } catch (err) {
+      this.#fail('Could not create an offer', err);
+    } finally {
+      this.#makingOffer = false;
+    }
+  }
+
+  /**
+   * Polite side: send an offer *before* applying it; it is applied when its answer
+   * arrives. On glare the unapplied offer is dropped, so no rollback is ever needed.
+   */
+  async #proposeOffer() {
+    const pc = this.pc;
+    if (this.#proposedOffer || pc.signalingState !== 'stable') return;
+    const epoch = this.#epoch;
+    try {
+      const offer = await pc.createOffer();
+      // Overtaken by a remote offer meanwhile: negotiationneeded fires again if still needed.
+      if (this.#closed || epoch !== this.#epoch || pc.signalingState !== 'stable' || this.#proposedOffer) return;
+      this.#proposedOffer = { type: 'offer', sdp: offer.sdp };
+      this.#send({ type: 'offer', sdp: /** @type {string} */ (offer.sdp) });
+    } catch (err) {
+      this.#fail('Could not create an offer', err);
+    }
+  }
+
+  /** @param {RTCSessionDescriptionInit} description */
+  async #onDescription(description) {
+    const pc = this.pc;
+    const isOffer = description.type === 'offer';
+    /** @type {RTCSessionDescriptionInit | null} */
+    let ownOffer = null;
+    if (isOffer) {
+      const offerCollision = this.#makingOffer || pc.signalingState !== 'stable';
+      this.#ignoreOffer = !this.#polite && offerCollision;
+      if (this.#ignoreOffer) return;
+      this.#proposedOffer = null; // polite: our unapplied offer loses the glare
+    } else if (this.#proposedOffer) {
+      ownOffer = this.#proposedOffer;
+      this.#proposedOffer = null;
+    } else if (pc.signalingState !== 'have-local-offer') {
+      return; // stale or duplicate answer
+    }
+    this.#epoch += 1;
+    try {
+      if (ownOffer) await pc.setLocalDescription(ownOffer);
+      // Would roll back an applied local offer implicitly; by construction that never happens.
+      await pc.setRemoteDescription(description);
+      if (this.#closed) return;
+      await this.#flushCandidates();
+      if (!isOffer) return;
+      if (!this.#tracksAdded) this.#addLocalTracks();
+      await pc.setLocalDescription();
+      const local = pc.localDescription;
+      if (!this.#closed && local) this.#send({ type: 'answer', sdp: local.sdp });
+    } catch (err) {
+      this.#fail(`Could not apply the remote ${description.type}`, err);
+      // The remote side may now hold our offer as applied; renegotiate from scratch.
+      if (ownOffer && !this.#closed && pc.signalingState === 'stable') void this.#proposeOffer();
+    }
+  }
+
+  /**
+   * Add our tracks; reuse transceivers created by a remote offer, and make sure we can
+   * receive both audio and video even when we send only one kind (or nothing).
+   */
+  #addLocalTracks() {
+    this.#tracksAdded = true;
+    const stream = this.#localStream;
+    const kinds = new Set();
+    if (stream) {
+      for (const track of stream.getTracks()) {
+        this.pc.addTrack(track, stream);
+        kinds.add(track.kind);
+      }
+    }
+    if (this.#polite) return; // the offer decided what we receive
+    for (const kind of ['audio', 'video']) {
+      if (!kinds.has(kind)) this.pc.addTransceiver(kind, { direction: 'recvonly' });
+    }
+  }
+
+  async #flushCandidates() {
+    const pending = this.#pendingCandidates.splice(0);
+    for (const candidate of pending) await this.#addCandidate(candidate);
+  }
+
+  /** @param {RTCIceCandidateInit | null} candidate */
+  async #addCandidate(candidate) {
+    try {
+      if (candidate && candidate.candidate) await this.pc.addIceCandidate(candidate);
+      else await this.pc.addIceCandidate(); // end of candidates
+    } catch (err) {
+      // Candidates of an offer we ignored, or end-of-candidates after a restart: harmless.
+      if (!this.#ignoreOffer && candidate && candidate.candidate) this.#fail('Could not add a remote ICE candidate', err, false);
+    }
+  }
+
+  /** @param {() => Promise<void>} task */
+  #enqueue(task) {
+    this.#inbox = this.#inbox
+      .then(() => (this.#closed ? undefined : task()))
+      .catch((err) => this.#fail('Signaling step failed', err));
+  }
+
+  /**
+   * @param {string} what
+   * @param {unknown} err
+   * @param {boolean} [log]
+   */
+  #fail(what, err, log = true) {
+    if (this.#closed) return;
+    const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    if (log) console.warn(`[peercall] ${this.peerId}: ${what}: ${detail}`);
+    this.emit('error', new PeercallError(ErrorCode.NegotiationFailed, `${what} (${detail})`, { cause: err }));
+  }
+}
+
+/**
+ * A candidate as sent on the wire: exactly the RTCIceCandidateInit members.
+ * @param {RTCIceCandidate} c
+ * @returns {RTCIceCandidateInit}
+ */
+function candidateInit(c) {
+  return { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment };
+}

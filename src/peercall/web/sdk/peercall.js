@@ -1,0 +1,46 @@
+/**
+ * peercall browser SDK: peer-to-peer 1:1 video calls over the peercall signaling server.
+ *
+ * Plain ES modules, no dependencies, no build step; served by the peercall server at
+ * `/sdk/peercall.js`.
+ *
+ * @example
+ * import { join, getLocalMedia, CallEvent, PeercallError } from '/sdk/peercall.js';
+ *
+ * const localStream = await getLocalMedia({ audio: true, video: true });
+ * const call = await join({ url: location.origin, token, localStream });
+ * call.on(CallEvent.RemoteTrack, ({ stream }) => { remoteVideo.srcObject = stream; });
+ * call.on(CallEvent.PeerLeft, ({ reason }) => { if (reason === 'hangup') call.leave(); });
+ * call.on(CallEvent.Ended, ({ reason }) => showEndScreen(reason));
+ * hangupButton.onclick = () => call.leave();
+ *
+ * Layers: join → Call → (SignalClient, PeerLink per remote peer). Every failure is a
+ * PeercallError with a stable `code` (see ErrorCode).
+ *
+ * @module peercall
+ */
+
+export { join } from './join.js';
+export { Call } from './call.js';
+export { CallEvent } from './events.js';
+export { getLocalMedia } from './media.js';
+export { PeercallError, ErrorCode } from './errors.js';
+
+/** SDK version. */
+export const VERSION = '0.1.0';
+/** Signaling protocol version spoken by this SDK. */
+export { PROTOCOL_VERSION } from './wire.js';
+export { DEFAULT_RECONNECT_POLICY, NO_RECONNECT } from './reconnect.js';
+
+/**
+ * @typedef {import('./join.js').JoinOptions} JoinOptions
+ * @typedef {import('./media.js').LocalMediaOptions} LocalMediaOptions
+ * @typedef {import('./reconnect.js').ReconnectPolicy} ReconnectPolicy
+ * @typedef {import('./reconnect.js').ReconnectContext} ReconnectContext
+ * @typedef {import('./events.js').Peer} Peer
+ * @typedef {import('./events.js').SelfInfo} SelfInfo
+ * @typedef {import('./events.js').PeerLeftReason} PeerLeftReason
+ * @typedef {import('./events.js').EndReason} EndReason
+ * @typedef {import('./events.js').LeaveReason} LeaveReason
+ * @typedef {import('./events.js').CallEvents} CallEvents
+ */

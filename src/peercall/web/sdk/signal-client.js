@@ -1,0 +1,233 @@
+/**
+ * The signaling WebSocket (protocol v1, see docs/protocol.md).
+ *
+ * Responsibilities: open the socket, send `join` and wait for `joined`, keep the session
+ * alive with `ping` every 10 s, detect a dead server, parse incoming frames and hand them
+ * out as `frame` events, turn server `error` frames into {@link PeercallError}s, and buffer
+ * outgoing frames (bounded) until the session is joined. It knows nothing about WebRTC.
+ *
+ * @module signal-client
+ */
+
+import { Emitter } from './emitter.js';
+import { ErrorCode, PeercallError, fromServerError } from './errors.js';
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION, closeError, parseFrame } from './wire.js';
+
+const PING_INTERVAL_MS = 10_000;
+/** No frame at all from the server for this long (pongs included) means the link is dead. */
+const SERVER_SILENCE_MS = 35_000;
+const MAX_QUEUED_FRAMES = 256;
+/** Stop writing into the socket while this much is still unsent; queue instead. */
+const HIGH_WATER_BYTES = 1024 * 1024;
+const DRAIN_POLL_MS = 50;
+
+/**
+ * @typedef {object} SignalClose
+ * @property {number} code WebSocket close code
+ * @property {string} reason WebSocket close reason
+ * @property {boolean} expected true when we closed it ourselves
+ * @property {PeercallError | null} error the fatal error that explains the close, if any
+ */
+
+/**
+ * @typedef {object} SignalEvents
+ * @property {Record<string, any>} frame a parsed server frame other than `joined`/`pong`/`error`
+ * @property {PeercallError} error a server `error` frame or a local send failure
+ * @property {SignalClose} close the socket closed after the session was joined
+ */
+
+/** @extends {Emitter<SignalEvents>} */
+export class SignalClient extends Emitter {
+  #url;
+  /** @type {WebSocket | null} */
+  #ws = null;
+  /** @type {string[]} */
+  #queue = [];
+  #joined = false;
+  #closedByUs = false;
+  /** @type {PeercallError | null} */
+  #fatal = null;
+  #lastFrameAt = 0;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  #pingTimer;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #drainTimer;
+
+  /** @param {string} url the `ws(s)://…/ws` URL */
+  constructor(url) {
+    super();
+    this.#url = url;
+  }
+
+  /** True between `joined` and the socket closing. */
+  get joined() {
+    return this.#joined;
+  }
+
+  /**
+   * Open the socket, send `join` and resolve with the server's `joined` frame.
+   * @param {string} token the join JWT
+   * @param {{timeoutMs?: number}} [options]
+   * @returns {Promise<Record<string, any>>} the raw `joined` frame (snake_case)
+   * @throws {PeercallError} the server's error code (`token_expired`, `room_full`, …) or
+   *   `connection_failed` when the server cannot be reached or does not answer in time
+   */
+  connect(token, { timeoutMs = 15_000 } = {}) {
+    if (this.#ws) return Promise.reject(new PeercallError(ErrorCode.InvalidArgument, 'connect() called twice', { fatal: true }));
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      /** @param {PeercallError} err */
+      const fail = (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.close(1000, 'join failed');
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new PeercallError(ErrorCode.ConnectionFailed,
+        'The call server did not answer in time.', { fatal: true })), timeoutMs);
+
+      let ws;
+      try {
+        ws = new WebSocket(this.#url);
+      } catch (err) {
+        fail(new PeercallError(ErrorCode.ConnectionFailed, 'Could not open the connection to the call server.', { fatal: true, cause: err }));
+        return;
+      }
+      this.#ws = ws;
+      ws.onopen = () => ws.send(JSON.stringify({ type: 'join', v: PROTOCOL_VERSION, token }));
+      ws.onmessage = (event) => {
+        const frame = parseFrame(event.data);
+        if (!frame) return;
+        this.#lastFrameAt = Date.now();
+        if (this.#joined) {
+          this.#dispatch(frame);
+        } else if (frame.type === 'joined') {
+          settled = true;
+          clearTimeout(timer);
+          this.#joined = true;
+          this.#startKeepalive();
+          resolve(frame);
+          this.#drain();
+        } else if (frame.type === 'error') {
+          const error = fromServerError(frame);
+          error.fatal = true; // any error before `joined` ends the attempt
+          fail(error);
+        }
+      };
+      ws.onerror = () => {}; // always followed by `close`, which carries the details
+      ws.onclose = (event) => {
+        const wasJoined = this.#joined;
+        this.#joined = false;
+        this.#stopTimers();
+        const error = this.#fatal ?? (this.#closedByUs ? null : closeError(event));
+        if (!settled) {
+          fail(error && error.code !== ErrorCode.ConnectionLost ? error : new PeercallError(ErrorCode.ConnectionFailed,
+            'Could not connect to the call server.', { fatal: true, cause: event }));
+        } else if (wasJoined) {
+          this.emit('close', { code: event.code, reason: event.reason, expected: this.#closedByUs, error });
+        }
+      };
+    });
+  }
+
+  /**
+   * Send a frame. Before `joined`, or while the socket is backed up, frames wait in a
+   * bounded queue; on overflow the frame is dropped and a `queue_full` error is emitted.
+   * Frames sent after the socket closed are dropped silently.
+   * @param {Record<string, unknown>} frame
+   */
+  send(frame) {
+    if (this.#closedByUs || (this.#ws && this.#ws.readyState >= 2)) return;
+    const data = JSON.stringify(frame);
+    if (data.length > MAX_FRAME_BYTES / 4 && new TextEncoder().encode(data).length > MAX_FRAME_BYTES) {
+      this.emit('error', new PeercallError(ErrorCode.MessageTooLarge, `Outgoing ${String(frame.type)} frame exceeds 64 KiB; dropped.`, { ref: String(frame.type) }));
+      return;
+    }
+    if (this.#queue.length === 0 && this.#writable()) {
+      /** @type {WebSocket} */ (this.#ws).send(data);
+      return;
+    }
+    if (this.#queue.length >= MAX_QUEUED_FRAMES) {
+      this.emit('error', new PeercallError(ErrorCode.QueueFull, `Signaling send queue full; ${String(frame.type)} frame dropped.`, { ref: String(frame.type) }));
+      return;
+    }
+    this.#queue.push(data);
+    if (this.#joined) this.#scheduleDrain();
+  }
+
+  /**
+   * Close the socket (idempotent). No `close` event is emitted for a close we asked for
+   * before `joined`; after `joined` the event has `expected: true`.
+   * @param {number} [code=1000]
+   * @param {string} [reason]
+   */
+  close(code = 1000, reason = '') {
+    this.#closedByUs = true;
+    this.#stopTimers();
+    this.#queue.length = 0;
+    const ws = this.#ws;
+    if (ws && ws.readyState < 2) {
+      try {
+        ws.close(code, reason);
+      } catch {
+        ws.close();
+      }
+    }
+  }
+
+  /** @param {Record<string, any>} frame */
+  #dispatch(frame) {
+    switch (frame.type) {
+      case 'pong':
+        return;
+      case 'error': {
+        const error = fromServerError(frame);
+        if (error.fatal) this.#fatal = error;
+        this.emit('error', error);
+        return;
+      }
+      default:
+        this.emit('frame', frame);
+    }
+  }
+
+  #writable() {
+    const ws = this.#ws;
+    return this.#joined && ws !== null && ws.readyState === 1 && ws.bufferedAmount < HIGH_WATER_BYTES;
+  }
+
+  #drain() {
+    while (this.#queue.length > 0 && this.#writable()) {
+      /** @type {WebSocket} */ (this.#ws).send(/** @type {string} */ (this.#queue.shift()));
+    }
+    if (this.#queue.length > 0) this.#scheduleDrain();
+  }
+
+  #scheduleDrain() {
+    if (this.#drainTimer === undefined) {
+      this.#drainTimer = setTimeout(() => {
+        this.#drainTimer = undefined;
+        this.#drain();
+      }, DRAIN_POLL_MS);
+    }
+  }
+
+  #startKeepalive() {
+    this.#pingTimer = setInterval(() => {
+      if (Date.now() - this.#lastFrameAt > SERVER_SILENCE_MS) {
+        this.#fatal ??= new PeercallError(ErrorCode.ConnectionLost, 'The call server stopped answering.', { fatal: true });
+        this.#ws?.close(4000, 'server silent');
+        return;
+      }
+      this.send({ type: 'ping', ts: Date.now() });
+    }, PING_INTERVAL_MS);
+  }
+
+  #stopTimers() {
+    clearInterval(this.#pingTimer);
+    clearTimeout(this.#drainTimer);
+    this.#pingTimer = undefined;
+    this.#drainTimer = undefined;
+  }
+}

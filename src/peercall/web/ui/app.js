@@ -1,0 +1,202 @@
+/**
+ * The peercall call page (`/call#token=<JWT>[&autojoin=1]`), built only on the public SDK.
+ *
+ * Flow: read the link → camera/mic preview → "Join call" → call view → end screen.
+ * Debugging/embedding hook: the live Call object is exposed as `window.peercallCall`.
+ */
+
+import { CallEvent, ErrorCode, getLocalMedia, join } from '/sdk/peercall.js';
+import {
+  RECONNECTING_TEXT, RETRYABLE_MEDIA_CODES, WAITING_TEXT, describeConnectionState, describeEnd, describeError, peerLeftText,
+} from './messages.js';
+import { CallTimer, formatDuration } from './timer.js';
+import { decodeTokenClaims, readLinkParams } from './token.js';
+import { View } from './view.js';
+
+/** Join failures that retrying with the same link cannot fix. */
+const FINAL_JOIN_CODES = new Set([
+  ErrorCode.TokenMissing, ErrorCode.TokenInvalid, ErrorCode.TokenExpired, ErrorCode.RoomNotFound,
+  ErrorCode.OriginForbidden, ErrorCode.UnsupportedVersion, ErrorCode.InsecureContext,
+]);
+
+const view = new View(document);
+const link = readLinkParams(location.hash);
+/** @type {MediaStream | null} the preview stream, reused for the call (owned by this page) */
+let localStream = null;
+/** @type {import('/sdk/peercall.js').Call | null} */
+let activeCall = null;
+
+main();
+
+async function main() {
+  view.show('join');
+  if (!link.token) return view.showError(describeError({ code: ErrorCode.TokenMissing }));
+  const claims = decodeTokenClaims(link.token);
+  if (!claims) return view.showError(describeError({ code: ErrorCode.TokenInvalid }));
+  if (claims.name) view.identity.textContent = `You will join as ${claims.name}.`;
+
+  view.joinButton.addEventListener('click', () => startCall());
+  view.retryMediaButton.addEventListener('click', () => startPreview());
+  view.rejoinButton.addEventListener('click', () => location.reload());
+  view.unmuteButton.addEventListener('click', () => {
+    view.remoteVideo.muted = false;
+    view.unmuteButton.hidden = true;
+    view.remoteVideo.play().catch(() => {});
+  });
+
+  if ((await startPreview()) && link.autojoin) await startCall();
+}
+
+/** Acquire camera/mic and show the preview. @returns {Promise<boolean>} ready to join */
+async function startPreview() {
+  view.showError('');
+  view.retryMediaButton.hidden = true;
+  view.joinButton.disabled = true;
+  try {
+    localStream = await acquireMedia();
+  } catch (err) {
+    view.showError(describeError(err));
+    view.retryMediaButton.hidden = !RETRYABLE_MEDIA_CODES.has(/** @type {any} */ (err).code);
+    return false;
+  }
+  view.attach(view.localVideo, localStream);
+  view.joinButton.disabled = false;
+  return true;
+}
+
+/** Camera and microphone; when one of them is missing, join with the other. */
+async function acquireMedia() {
+  try {
+    return await getLocalMedia({ audio: true, video: true });
+  } catch (err) {
+    if (/** @type {any} */ (err).code !== ErrorCode.NoDevice) throw err;
+    const fallbacks = /** @type {const} */ ([
+      [{ audio: true, video: false }, 'No camera found: you will join with audio only.'],
+      [{ audio: false, video: true }, 'No microphone found: the other person will not hear you.'],
+    ]);
+    for (const [constraints, note] of fallbacks) {
+      try {
+        const stream = await getLocalMedia(constraints);
+        view.setMediaNote(note);
+        return stream;
+      } catch {
+        // try the next one
+      }
+    }
+    throw err;
+  }
+}
+
+async function startCall() {
+  if (activeCall || !localStream) return;
+  view.showError('');
+  view.setJoining(true);
+  let call;
+  try {
+    call = await join({ url: location.origin, token: link.token, localStream });
+  } catch (err) {
+    view.setJoining(false);
+    view.showError(describeError(err));
+    if (FINAL_JOIN_CODES.has(/** @type {any} */ (err).code)) view.joinButton.disabled = true;
+    return;
+  }
+  activeCall = call;
+  /** @type {any} */ (window).peercallCall = call;
+  runCall(call);
+}
+
+/** @param {import('/sdk/peercall.js').Call} call */
+function runCall(call) {
+  const timer = new CallTimer(view.timer);
+  /** @type {import('/sdk/peercall.js').Peer | null} the one remote person of this 1:1 UI */
+  let remote = null;
+  /** @type {string | undefined} name of the peer who hung up, when they did */
+  let endedByPeer;
+
+  view.show('call');
+  view.setStatus(call.peers.size > 0 ? describeConnectionState('new') : WAITING_TEXT);
+  view.localVideo.play().catch(() => {});
+  setupToggles(call.localStream);
+
+  call.on(CallEvent.PeerJoined, ({ peer }) => {
+    remote = peer;
+    view.setStatus(describeConnectionState('new'));
+  });
+  call.on(CallEvent.RemoteTrack, ({ peerId, stream }) => {
+    if (remote && peerId !== remote.peerId) return;
+    view.attach(view.remoteVideo, stream);
+    playRemote();
+  });
+  call.on(CallEvent.ConnectionState, ({ peerId, state }) => {
+    if (remote && peerId !== remote.peerId) return;
+    view.app.dataset.connection = state;
+    view.setStatus(describeConnectionState(state));
+    if (state === 'connected') timer.start();
+  });
+  call.on(CallEvent.PeerLeft, ({ peerId, reason, peer }) => {
+    if (remote && peerId !== remote.peerId) return;
+    remote = null;
+    view.remoteVideo.srcObject = null;
+    delete view.app.dataset.connection;
+    if (reason === 'hangup') {
+      // 1:1 call: when the other person hangs up, the call is over for us too.
+      endedByPeer = peer?.name ?? '';
+      call.leave('hangup');
+    } else if (reason !== 'room_ended') {
+      view.setStatus(peerLeftText(peer?.name ?? ''));
+    }
+  });
+  call.on(CallEvent.Reconnecting, () => view.setStatus(RECONNECTING_TEXT));
+  call.on(CallEvent.Reconnected, () => {
+    const [peer] = call.peers.values();
+    remote = peer ?? null;
+    view.setStatus(peer ? describeConnectionState('new') : WAITING_TEXT);
+  });
+  call.on(CallEvent.Error, ({ error }) => {
+    if (!error.fatal) console.warn(`[peercall] ${error.code}: ${error.message}`);
+  });
+  call.on(CallEvent.Ended, ({ reason, error }) => {
+    timer.stop();
+    for (const track of localStream?.getTracks() ?? []) track.stop();
+    localStream = null;
+    view.remoteVideo.srcObject = null;
+    view.unmuteButton.hidden = true;
+    view.show('ended');
+    const detail = describeEnd(reason, { byPeer: endedByPeer });
+    view.endedDetail.textContent = detail || (error ? describeError(error) : '');
+    if (timer.elapsedMs > 0) {
+      view.endedDuration.textContent = `Call duration ${formatDuration(timer.elapsedMs)}`;
+      view.endedDuration.hidden = false;
+    }
+    view.hangupButton.disabled = true;
+  });
+  view.hangupButton.addEventListener('click', () => call.leave('hangup'));
+}
+
+/** Play the remote media; when the browser blocks sound without a click, play muted. */
+function playRemote() {
+  const video = view.remoteVideo;
+  video.play().catch((err) => {
+    if (err?.name !== 'NotAllowedError') return; // e.g. AbortError when the source changes
+    video.muted = true;
+    view.unmuteButton.hidden = false;
+    video.play().catch(() => {});
+  });
+}
+
+/** @param {MediaStream | null} stream */
+function setupToggles(stream) {
+  /** @param {HTMLButtonElement} button @param {'audio' | 'video'} kind @param {string} offLabel @param {string} onLabel */
+  const wire = (button, kind, offLabel, onLabel) => {
+    const tracks = stream ? (kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks()) : [];
+    button.disabled = tracks.length === 0;
+    view.setToggle(button, tracks.length === 0, offLabel, onLabel);
+    button.addEventListener('click', () => {
+      const off = tracks.some((t) => t.enabled);
+      for (const track of tracks) track.enabled = !off;
+      view.setToggle(button, off, offLabel, onLabel);
+    });
+  };
+  wire(view.micButton, 'audio', 'Mute microphone', 'Unmute microphone');
+  wire(view.cameraButton, 'video', 'Turn camera off', 'Turn camera on');
+}

@@ -1,0 +1,75 @@
+/**
+ * User-facing texts for SDK error codes and end reasons. Customers restyling the UI can
+ * replace this module to change wording or language.
+ */
+
+/** @type {Record<string, string>} */
+const ERROR_TEXT = {
+  insecure_context: 'Video calls need a secure connection. Open this link with https:// (not http://).',
+  permission_denied: 'Camera and microphone access is blocked. Click the camera icon in the address bar (or open the site settings), allow camera and microphone, then press “Try again”.',
+  no_device: 'No camera or microphone was found. Connect one, then press “Try again”.',
+  device_busy: 'Your camera or microphone is in use by another app (for example another video call). Close that app, then press “Try again”.',
+  media_unsupported: 'This browser cannot make video calls. Please use an up-to-date Chrome, Edge, Firefox or Safari.',
+  token_missing: 'This call link is incomplete. Open the full link you were sent.',
+  token_invalid: 'This call link is not valid. Check that you copied the whole link, or ask for a new one.',
+  token_expired: 'This call link has expired. Please ask for a new link.',
+  room_not_found: 'This call does not exist or has already ended.',
+  room_full: 'This call is full: the other participants are already connected.',
+  origin_forbidden: 'This call cannot be joined from this website.',
+  session_replaced: 'You joined this call from another tab or device, so this one was disconnected.',
+  unsupported_version: 'This page is out of date. Please reload it.',
+  connection_failed: 'Could not reach the call server. Check your internet connection and try again.',
+  connection_lost: 'The connection to the call server was lost.',
+  idle_timeout: 'The connection to the call server was lost.',
+  slow_consumer: 'The connection to the call server was too slow and was closed.',
+  rate_limited: 'Too many requests were sent to the call server. Please try again in a moment.',
+};
+
+/**
+ * @param {unknown} error a PeercallError (or anything thrown)
+ * @returns {string}
+ */
+export function describeError(error) {
+  const code = error && typeof error === 'object' && 'code' in error ? String(error.code) : '';
+  return ERROR_TEXT[code] ?? `Something went wrong${code ? ` (${code})` : ''}. Please try again.`;
+}
+
+/** Media errors the user can fix and retry without reloading. */
+export const RETRYABLE_MEDIA_CODES = new Set(['permission_denied', 'no_device', 'device_busy']);
+
+/**
+ * Why the call ended, for the end screen.
+ * @param {string} reason the `ended` event reason
+ * @param {{byPeer?: string}} context `byPeer`: name of the peer who hung up, if they did
+ * @returns {string}
+ */
+export function describeEnd(reason, { byPeer } = {}) {
+  if (byPeer !== undefined) return `${byPeer || 'The other person'} ended the call.`;
+  switch (reason) {
+    case 'hangup': return 'You left the call.';
+    case 'room_ended': return 'The call was closed by the organiser.';
+    case 'replaced': return ERROR_TEXT.session_replaced;
+    case 'disconnected': return ERROR_TEXT.connection_lost;
+    default: return '';
+  }
+}
+
+/**
+ * Status line for the remote connection state.
+ * @param {RTCPeerConnectionState} state
+ * @returns {string}
+ */
+export function describeConnectionState(state) {
+  switch (state) {
+    case 'connected': return 'Connected';
+    case 'disconnected': return 'Connection unstable, reconnecting…';
+    case 'failed': return 'Connection lost, trying to reconnect…';
+    default: return 'Connecting…';
+  }
+}
+
+export const WAITING_TEXT = 'Waiting for the other person…';
+export const RECONNECTING_TEXT = 'Reconnecting to the call server…';
+
+/** @param {string} name */
+export const peerLeftText = (name) => `${name || 'The other person'} left the call`;
