@@ -33,18 +33,19 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(calls: int, timeout_s: float) -> dict[str, object]:
-    harness = (HERE / "harness.js").read_text()
+    harness = f'<!doctype html><body><script type="module">{(HERE / "harness.js").read_text()}</script></body>'
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp))
         try:
-            async with chromium() as browser:
+            # The harness page is served by Playwright (not by peercall), so Chromium's
+            # Local Network Access check would block its loopback WebSocket; bench only.
+            async with chromium(extra_args=["--disable-features=LocalNetworkAccessChecks"]) as browser:
                 pages = []
                 for _ in range(2):
                     context = await browser.new_context()
                     page = await context.new_page()
-                    # A real same-origin page (Chromium blocks loopback sockets from synthetic pages).
-                    await page.goto(f"{server.base_url}/call")  # no token: the UI stays idle
-                    await page.add_script_tag(content=harness, type="module")
+                    await page.route(f"{server.base_url}/bench", lambda route: route.fulfill(body=harness, content_type="text/html"))
+                    await page.goto(f"{server.base_url}/bench")
                     await page.wait_for_function("() => typeof window.benchJoin === 'function'")
                     pages.append(page)
                 page_a, page_b = pages

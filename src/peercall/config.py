@@ -43,6 +43,8 @@ class Settings(BaseSettings):
         default_factory=list, description="Browser origins allowed to open the WebSocket; empty = same origin"
     )
 
+    frame_ancestors: str = Field("'self'", description="CSP frame-ancestors: who may embed the call page")
+
     stun_urls: list[str] = Field(default_factory=list)
     turn_urls: list[str] = Field(default_factory=list)
     turn_secret: str | None = None

@@ -68,6 +68,12 @@ def test_call_health_docs_and_client_are_served(shared_server: ServerProcess):
     assert "/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert httpx.get(f"{base}/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
     assert httpx.get(f"{base}/demo").status_code == 404, "demo is off unless --demo"
+    page = httpx.get(f"{base}/call")
+    assert page.status_code == 200 and "<script" in page.text
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert httpx.get(f"{base}/sdk/peercall.js").headers["content-type"].startswith("text/javascript")
 
 
 async def test_call_bad_frames_get_clear_errors_and_other_calls_continue(shared_server: ServerProcess):

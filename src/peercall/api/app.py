@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 import peercall
 from peercall.api import demo, ice, rooms, web
 from peercall.api.errors import BodySizeLimit, install_error_handlers
+from peercall.api.security_headers import SecurityHeaders
 from peercall.api.services import Services, build_services
 from peercall.config import Settings
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.include_router(web.router)
     app.include_router(rooms.router)
     app.include_router(ice.router)

@@ -28,9 +28,11 @@ CHROMIUM_ARGS = [
 
 
 @asynccontextmanager
-async def chromium(extra_args: list[str] | None = None) -> AsyncIterator[Browser]:
+async def chromium(extra_args: list[str] | None = None, base_args: list[str] | None = None) -> AsyncIterator[Browser]:
+    """Launch Debian's Chromium; ``base_args`` replaces the default flags (e.g. to drop fake-UI)."""
+    args = list(CHROMIUM_ARGS if base_args is None else base_args) + (extra_args or [])
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + (extra_args or []))
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         try:
             yield browser
         finally:
