@@ -1,5 +1,5 @@
 # The two commands of README.md: `make run` and `make test`. Both install what they need.
-.PHONY: setup run test bench clean
+.PHONY: setup run test lint bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -7,7 +7,12 @@ setup:
 run: setup
 	.venv/bin/peercall serve --demo $(ARGS)
 
-test: setup
+lint: setup
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
+	.venv/bin/mypy
+
+test: lint
 	bash scripts/in-testnet.sh .venv/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: setup

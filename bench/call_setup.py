@@ -44,7 +44,9 @@ async def run(calls: int, timeout_s: float) -> dict[str, object]:
                 for _ in range(2):
                     context = await browser.new_context()
                     page = await context.new_page()
-                    await page.route(f"{server.base_url}/bench", lambda route: route.fulfill(body=harness, content_type="text/html"))
+                    await page.route(
+                        f"{server.base_url}/bench", lambda route: route.fulfill(body=harness, content_type="text/html")
+                    )
                     await page.goto(f"{server.base_url}/bench")
                     await page.wait_for_function("() => typeof window.benchJoin === 'function'")
                     pages.append(page)
@@ -93,8 +95,10 @@ def main() -> int:
     calls = 10 if args.quick else args.calls
     figures = asyncio.run(run(calls, timeout_s=240 if args.quick else 600))
     if not args.json:
-        print(f"calls={figures['calls']} median={figures['median_ms']} ms p95={figures['p95_ms']} ms "
-              f"(baseline in-page median {figures['baseline_median_ms']} ms, ratio {figures['ratio_to_baseline']})")
+        print(
+            f"calls={figures['calls']} median={figures['median_ms']} ms p95={figures['p95_ms']} ms "
+            f"(baseline in-page median {figures['baseline_median_ms']} ms, ratio {figures['ratio_to_baseline']})"
+        )
     print(json.dumps(figures))
     return 0
 

@@ -18,7 +18,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls", help="off | auto (self-signed) | CERT,KEY")
     serve.add_argument("--config", help="TOML config file (also PEERCALL_CONFIG)")
     serve.add_argument("--data-dir", help="where the database and generated secrets live")
-    serve.add_argument("--demo", action="store_true", default=None, help="enable /demo (creates rooms without a dashboard)")
+    serve.add_argument(
+        "--demo", action="store_true", default=None, help="enable /demo (creates rooms without a dashboard)"
+    )
     return parser
 
 
@@ -31,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         from peercall.server.run import serve
 
         try:
-            settings = load_settings(host=args.host, port=args.port, tls=args.tls, data_dir=args.data_dir, demo=args.demo)
+            settings = load_settings(
+                host=args.host, port=args.port, tls=args.tls, data_dir=args.data_dir, demo=args.demo
+            )
         except ValidationError as exc:
             print(f"peercall: invalid configuration:\n{exc}", file=sys.stderr)
             return 2

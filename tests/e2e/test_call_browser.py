@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Page
 
@@ -21,7 +19,10 @@ SCREENSHOT = ROOT / "docs" / "images" / "call.png"
 async def open_call(browser, join_url: str) -> Page:
     context = await browser.new_context(viewport={"width": 900, "height": 600})
     page = await context.new_page()
-    page.on("console", lambda msg: print(f"[{join_url[-6:]}] {msg.type}: {msg.text}") if msg.type in ("error", "warning") else None)
+    page.on(
+        "console",
+        lambda msg: print(f"[{join_url[-6:]}] {msg.type}: {msg.text}") if msg.type in ("error", "warning") else None,
+    )
     await page.goto(join_url + "&autojoin=1")
     return page
 

@@ -81,8 +81,11 @@ async def test_call_media_errors_are_explained(server: ServerProcess):
             path = route.request.url.split("peercall.invalid", 1)[1].split("#")[0]
             async with httpx.AsyncClient() as client:
                 upstream = await client.get(server.base_url + path)
-            await route.fulfill(status=upstream.status_code, body=upstream.content,
-                                headers={"content-type": upstream.headers["content-type"]})
+            await route.fulfill(
+                status=upstream.status_code,
+                body=upstream.content,
+                headers={"content-type": upstream.headers["content-type"]},
+            )
 
         await insecure.route("http://peercall.invalid/**", proxy)
         await insecure.goto(f"http://peercall.invalid/call#token={token['token']}")

@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from peercall.testing import ServerProcess
 
+
 async def connect(server: ServerProcess, **kwargs):
     return await websockets.connect(server.ws_url, max_size=2**22, **kwargs)
 
@@ -39,11 +40,17 @@ async def expect_closed(ws, close_code: int) -> None:
 def test_call_rest_requires_api_key_and_validates(shared_server: ServerProcess):
     base = shared_server.base_url
     assert httpx.get(f"{base}/api/rooms").status_code == 401
-    assert httpx.get(f"{base}/api/rooms", headers={"Authorization": "Bearer wrong"}).json()["error"]["code"] == "unauthorized"
+    assert (
+        httpx.get(f"{base}/api/rooms", headers={"Authorization": "Bearer wrong"}).json()["error"]["code"]
+        == "unauthorized"
+    )
     with shared_server.api() as api:
         assert api.post("/api/rooms", json={"max_participants": 9}).json()["error"]["code"] == "bad_request"
         assert api.post("/api/rooms", json={"unknown": 1}).status_code == 422
-        assert api.post("/api/rooms", content=b"x" * 100_000, headers={"content-type": "application/json"}).status_code == 413
+        assert (
+            api.post("/api/rooms", content=b"x" * 100_000, headers={"content-type": "application/json"}).status_code
+            == 413
+        )
         room = api.post("/api/rooms", json={"name": "Maths", "settings": {"chat_archive": False}}).json()
         assert room["name"] == "Maths" and room["max_participants"] == 2
         bad = api.post(f"/api/rooms/{room['id']}/tokens", json={"identity": "../../etc/passwd"})
@@ -55,7 +62,10 @@ def test_call_rest_requires_api_key_and_validates(shared_server: ServerProcess):
         assert any(r["id"] == room["id"] for r in api.get("/api/rooms").json()["rooms"])
     ice = httpx.get(f"{base}/api/ice-servers", headers={"Authorization": f"Bearer {token['token']}"})
     assert ice.status_code == 200 and "ice_servers" in ice.json()
-    assert httpx.get(f"{base}/api/ice-servers", headers={"Authorization": "Bearer forged"}).json()["error"]["code"] == "token_invalid"
+    assert (
+        httpx.get(f"{base}/api/ice-servers", headers={"Authorization": "Bearer forged"}).json()["error"]["code"]
+        == "token_invalid"
+    )
 
 
 def test_call_health_docs_and_client_are_served(shared_server: ServerProcess):
@@ -63,7 +73,9 @@ def test_call_health_docs_and_client_are_served(shared_server: ServerProcess):
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
     assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
     spec = httpx.get(f"{base}/openapi.json").json()
-    assert {"/api/rooms", "/api/rooms/{room_id}", "/api/rooms/{room_id}/tokens", "/api/ice-servers"} <= set(spec["paths"])
+    assert {"/api/rooms", "/api/rooms/{room_id}", "/api/rooms/{room_id}/tokens", "/api/ice-servers"} <= set(
+        spec["paths"]
+    )
     docs = httpx.get(f"{base}/docs").text
     assert "/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert httpx.get(f"{base}/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
@@ -99,7 +111,11 @@ async def test_call_bad_frames_get_clear_errors_and_other_calls_continue(shared_
 
     # The unrelated call was not disturbed: alice and bob still relay.
     await bob.send(json.dumps({"type": "offer", "to": joined_a["peer_id"], "sdp": "v=0 ok"}))
-    assert json.loads(await asyncio.wait_for(alice.recv(), 5)) == {"type": "offer", "sdp": "v=0 ok", "from": joined_b["peer_id"]}
+    assert json.loads(await asyncio.wait_for(alice.recv(), 5)) == {
+        "type": "offer",
+        "sdp": "v=0 ok",
+        "from": joined_b["peer_id"],
+    }
     await alice.close()
     await bob.close()
 

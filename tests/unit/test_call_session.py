@@ -23,9 +23,9 @@ class Harness:
         self.tokens = TokenIssuer(SECRET)
         self.ice = IceServerProvider(["stun:stun.invalid:3478"], ["turn:turn.invalid:3478"], "turn-secret", 600)
 
-    def client(self, limits: SessionLimits = SessionLimits()) -> tuple[SignalingSession, list[dict]]:
+    def client(self, limits: SessionLimits | None = None) -> tuple[SignalingSession, list[dict]]:
         outbox: list[dict] = []
-        return SignalingSession(self.rooms, self.tokens, self.ice, outbox.append, limits), outbox
+        return SignalingSession(self.rooms, self.tokens, self.ice, outbox.append, limits or SessionLimits()), outbox
 
     def join_frame(self, room_id: str, identity: str, role: str = "participant") -> str:
         token, _ = self.tokens.issue(room_id, identity, identity.title(), role, 60)  # type: ignore[arg-type]
@@ -49,8 +49,11 @@ async def test_join_relay_leave_records_the_call(harness: Harness):
     assert joined["ice_servers"][1]["username"].endswith(":alice")
     await bob.receive(harness.join_frame(room.id, "bob"))
     assert [p["identity"] for p in bob_out[-1]["peers"]] == ["alice"]
-    assert alice_out[-1] == {"type": "peer-joined", "peer": bob_out[-1]["peers"][0] | {
-        "peer_id": bob.member.peer_id, "identity": "bob", "name": "Bob", "role": "participant"}}
+    assert alice_out[-1] == {
+        "type": "peer-joined",
+        "peer": bob_out[-1]["peers"][0]
+        | {"peer_id": bob.member.peer_id, "identity": "bob", "name": "Bob", "role": "participant"},
+    }
 
     await bob.receive(json.dumps({"type": "offer", "to": alice.member.peer_id, "sdp": "v=0"}))
     assert alice_out[-1] == {"type": "offer", "sdp": "v=0", "from": bob.member.peer_id}

@@ -45,9 +45,18 @@ def test_wrong_room_is_rejected():
 
 def test_forged_role_is_rejected():
     forged = jwt.encode(
-        {"iss": "peercall", "aud": "peercall:join", "sub": "eve", "room": "r", "role": "admin",
-         "iat": int(time.time()), "exp": int(time.time()) + 60, "jti": "x"},
-        SECRET, algorithm="HS256",
+        {
+            "iss": "peercall",
+            "aud": "peercall:join",
+            "sub": "eve",
+            "room": "r",
+            "role": "admin",
+            "iat": int(time.time()),
+            "exp": int(time.time()) + 60,
+            "jti": "x",
+        },
+        SECRET,
+        algorithm="HS256",
     )
     with pytest.raises(PeercallError) as info:
         TokenIssuer(SECRET).verify(forged)

@@ -15,7 +15,8 @@ _bearer = HTTPBearer(auto_error=False, description="API key (dashboard) or join 
 
 
 def services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    svc: Services = request.app.state.services
+    return svc
 
 
 ServicesDep = Annotated[Services, Depends(services)]

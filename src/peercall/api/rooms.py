@@ -54,28 +54,48 @@ async def list_rooms(svc: ServicesDep) -> RoomList:
     return RoomList(rooms=[await _room_out(svc, room) for room in await svc.store.list_rooms()])
 
 
-@router.get("/{room_id}", response_model=RoomOut, summary="A room with its live participants", responses={404: {"model": ErrorOut}})
+@router.get(
+    "/{room_id}",
+    response_model=RoomOut,
+    summary="A room with its live participants",
+    responses={404: {"model": ErrorOut}},
+)
 async def get_room(room_id: str, svc: ServicesDep) -> RoomOut:
     return await _room_out(svc, await svc.rooms.get_live_room(room_id))
 
 
-@router.delete("/{room_id}", status_code=204, summary="End the call and delete the room", responses={404: {"model": ErrorOut}})
+@router.delete(
+    "/{room_id}", status_code=204, summary="End the call and delete the room", responses={404: {"model": ErrorOut}}
+)
 async def delete_room(room_id: str, svc: ServicesDep) -> Response:
     await svc.rooms.end_room(room_id)
     return Response(status_code=204)
 
 
-@router.post("/{room_id}/tokens", status_code=201, response_model=TokenOut, summary="Issue a join token and link", responses={404: {"model": ErrorOut}})
+@router.post(
+    "/{room_id}/tokens",
+    status_code=201,
+    response_model=TokenOut,
+    summary="Issue a join token and link",
+    responses={404: {"model": ErrorOut}},
+)
 async def create_token(room_id: str, body: TokenCreate, request: Request, svc: ServicesDep) -> TokenOut:
     await svc.rooms.get_live_room(room_id)
     settings = svc.settings
     ttl = min(body.ttl or settings.token_default_ttl, settings.token_max_ttl)
     token, claims = svc.tokens.issue(room_id, body.identity, body.name or body.identity, body.role, ttl)
     join_url = f"{base_url(request, settings.public_url)}/call#token={token}"
-    return TokenOut(token=token, join_url=join_url, expires_at=claims.expires_at, identity=claims.identity, role=claims.role)
+    return TokenOut(
+        token=token, join_url=join_url, expires_at=claims.expires_at, identity=claims.identity, role=claims.role
+    )
 
 
-@router.get("/{room_id}/calls", response_model=CallList, summary="Call sessions of a room, newest first", responses={404: {"model": ErrorOut}})
+@router.get(
+    "/{room_id}/calls",
+    response_model=CallList,
+    summary="Call sessions of a room, newest first",
+    responses={404: {"model": ErrorOut}},
+)
 async def list_calls(room_id: str, svc: ServicesDep) -> CallList:
     room = await svc.store.get_room(room_id)
     if room is None:

@@ -38,4 +38,3 @@ def bearer_value(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer" or not value.strip():
         return None
     return value.strip()
-

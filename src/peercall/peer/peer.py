@@ -40,6 +40,7 @@ __all__ = ["ConnectionState", "EndReason", "MediaSource", "Peer", "PeerClosed", 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
+
 class Peer(AsyncIOEventEmitter):
     """One participant of a room, joined from Python; see :class:`PeerEvent` for its events.
 
@@ -204,8 +205,9 @@ class Peer(AsyncIOEventEmitter):
 
         @pc.on("connectionstatechange")
         def _on_state() -> None:
-            if remote.pc is pc:
-                self._on_state(remote, cast(ConnectionState, pc.connectionState))
+            state = cast(ConnectionState, pc.connectionState)
+            if remote.pc is pc:  # ignore a connection that was already replaced
+                self._on_state(remote, state)
 
         @pc.on("track")
         def _on_track(track: MediaStreamTrack) -> None:
@@ -298,8 +300,6 @@ class Peer(AsyncIOEventEmitter):
         logger.info("peer %s ended: %s", self.peer_id, reason)
         self._notify()
         self.emit(PeerEvent.CLOSED, reason)
-
-
 
 
 def _ice_servers(entries: list[dict[str, Any]]) -> list[RTCIceServer]:

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Coroutine
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
@@ -26,7 +26,7 @@ ConnectionState = Literal["new", "connecting", "connected", "failed", "closed"]
 EndReason = Literal["left", "room_ended", "error", "disconnected"]
 LeaveReason = Literal["hangup", "navigate", "error"]
 MediaKind = Literal["audio", "video"]
-MediaSource = bool | MediaStreamTrack | None
+MediaSource: TypeAlias = bool | MediaStreamTrack | None
 """True: a synthetic track; a track: send it; False/None: receive only."""
 _KINDS: tuple[MediaKind, ...] = ("audio", "video")
 _UFRAG = re.compile(r"^a=ice-ufrag:(\S+)", re.MULTILINE)

@@ -75,9 +75,7 @@ class RoomService:
                     room_id, member, deliver, capacity=room.max_participants, evict_frame=evict
                 )
             except RoomFullError:
-                raise PeercallError(
-                    "room_full", f"the room is full ({room.max_participants} participants)"
-                ) from None
+                raise PeercallError("room_full", f"the room is full ({room.max_participants} participants)") from None
             call_id = await self._ensure_call(room_id)
             now = time.time()
             if outcome.replaced is not None:

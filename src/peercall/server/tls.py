@@ -33,14 +33,14 @@ def ensure_self_signed(directory: Path, hosts: list[str] | None = None) -> tuple
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     if cert_path.exists() and key_path.exists():
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        remaining = cert.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc)
+        remaining = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
         if remaining > datetime.timedelta(days=30):
             return cert_path, key_path
     directory.mkdir(parents=True, exist_ok=True)
     names = ["localhost", socket.gethostname(), *(hosts or [])]
     addresses = ["127.0.0.1", "::1", *local_addresses()]
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     san: list[x509.GeneralName] = [x509.DNSName(n) for n in dict.fromkeys(names) if n]
     for address in dict.fromkeys(addresses):
         try:
@@ -63,7 +63,9 @@ def ensure_self_signed(directory: Path, hosts: list[str] | None = None) -> tuple
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
         )
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path

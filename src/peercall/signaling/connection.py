@@ -4,6 +4,7 @@ server buffer without limit (LiveKit's fail-fast per-client channel is the model
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -60,7 +61,7 @@ class Outbox:
         if self._task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._task.cancel()
 
     async def _pump(self) -> None:
@@ -74,10 +75,8 @@ class Outbox:
             log.debug("send failed: %s", exc)
         finally:
             if self._ws.application_state is WebSocketState.CONNECTED:
-                try:
+                with contextlib.suppress(Exception):  # already closed by the peer
                     await self._ws.close(self.close_code or NORMAL_CLOSE)
-                except Exception:
-                    pass
 
 
 def _close_code_for(frame: dict[str, Any]) -> int | None:

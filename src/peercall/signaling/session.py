@@ -19,7 +19,16 @@ from peercall.errors import PeercallError
 from peercall.hub.base import Deliver, Member
 from peercall.rooms.service import RoomService
 from peercall.signaling import PROTOCOL_VERSION
-from peercall.signaling.messages import Join, Leave, Ping, parse_client_frame, relay_payload
+from peercall.signaling.messages import (
+    Answer,
+    IceCandidate,
+    Join,
+    Leave,
+    Offer,
+    Ping,
+    parse_client_frame,
+    relay_payload,
+)
 from peercall.signaling.ratelimit import TokenBucket
 from peercall.turn.ice_servers import IceServerProvider
 
@@ -47,14 +56,14 @@ class SignalingSession:
         tokens: TokenIssuer,
         ice: IceServerProvider,
         deliver: Deliver,
-        limits: SessionLimits = SessionLimits(),
+        limits: SessionLimits | None = None,
     ) -> None:
         self._rooms = rooms
         self._tokens = tokens
         self._ice = ice
         self._deliver = deliver
-        self._limits = limits
-        self._bucket = TokenBucket(limits.rate_per_s, limits.burst)
+        self._limits = limits or SessionLimits()
+        self._bucket = TokenBucket(self._limits.rate_per_s, self._limits.burst)
         self._dropped = 0
         self.state = SessionState.AWAITING_JOIN
         self.room_id: str | None = None
@@ -91,7 +100,7 @@ class SignalingSession:
         except PeercallError as error:
             self.fail(error, ref)
 
-    async def _dispatch(self, frame: object) -> None:
+    async def _dispatch(self, frame: Join | Offer | Answer | IceCandidate | Leave | Ping) -> None:
         if isinstance(frame, Ping):
             self._deliver({"type": "pong", "ts": frame.ts})
         elif isinstance(frame, Join):
@@ -101,7 +110,7 @@ class SignalingSession:
         elif isinstance(frame, Leave):
             await self.close(frame.reason)
         else:
-            await self._rooms.relay(self.room_id, self.member.peer_id, frame.to, relay_payload(frame))  # type: ignore[attr-defined]
+            await self._rooms.relay(self.room_id, self.member.peer_id, frame.to, relay_payload(frame))
 
     async def _join(self, frame: Join) -> None:
         if self.state is SessionState.JOINED:

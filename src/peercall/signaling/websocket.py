@@ -43,7 +43,7 @@ def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...
         return True
     if origin in allowed or "*" in allowed:
         return True
-    return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
+    return host is not None and urlsplit(origin).netloc.lower() == host.lower()
 
 
 class SignalingEndpoint:
@@ -93,7 +93,7 @@ class SignalingEndpoint:
                 timeout, code = config.idle_timeout_s, "idle_timeout"
             try:
                 message = await asyncio.wait_for(websocket.receive(), max(timeout, 0.0))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 session.fail(PeercallError(code, f"no frame within {max(timeout, 0):.0f} s"))
                 return
             except WebSocketDisconnect:
@@ -105,8 +105,6 @@ class SignalingEndpoint:
                 session.fail(PeercallError("bad_message", "binary frames are not part of the protocol"))
                 continue
             if len(text.encode()) > config.max_message_bytes:
-                session.fail(
-                    PeercallError("message_too_large", f"frame exceeds {config.max_message_bytes} bytes")
-                )
+                session.fail(PeercallError("message_too_large", f"frame exceeds {config.max_message_bytes} bytes"))
                 return
             await session.receive(text)

@@ -3,7 +3,7 @@
 from peercall.store.base import CallRecord, ParticipantRecord, RoomRecord, Store
 from peercall.store.sql import SqlStore
 
-__all__ = ["CallRecord", "ParticipantRecord", "RoomRecord", "Store", "SqlStore", "open_store"]
+__all__ = ["CallRecord", "ParticipantRecord", "RoomRecord", "SqlStore", "Store", "open_store"]
 
 
 async def open_store(database_url: str) -> Store:

@@ -107,9 +107,7 @@ class SqlStore:
         return _room(row) if row else None
 
     async def list_rooms(self, *, limit: int = 100) -> list[RoomRecord]:
-        query = (
-            rooms.select().where(rooms.c.deleted_at.is_(None)).order_by(rooms.c.created_at.desc()).limit(limit)
-        )
+        query = rooms.select().where(rooms.c.deleted_at.is_(None)).order_by(rooms.c.created_at.desc()).limit(limit)
         async with self.engine.connect() as conn:
             return [_room(row) for row in await conn.execute(query)]
 
