@@ -9,7 +9,7 @@ import uvicorn
 
 from peercall.api.app import create_app
 from peercall.config import Settings
-from peercall.server.tls import ensure_self_signed
+from peercall.server.tls import ensure_self_signed, local_addresses
 
 log = logging.getLogger("peercall")
 
@@ -27,8 +27,13 @@ def serve(settings: Settings) -> None:
     shown_host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host
     base = settings.public_url or f"{scheme}://{shown_host}:{settings.port}"
     if settings.demo:
-        print(f"\n  peercall demo: open {base}/demo to start a call (two tabs or two devices)\n", flush=True)
-    print(f"  API docs: {base}/docs\n", flush=True)
+        print(f"\n  peercall demo: open {base}/demo to start a call (two tabs or two devices)", flush=True)
+        if settings.host in ("0.0.0.0", "::") and not settings.public_url:
+            for address in local_addresses():
+                if "." in address and not address.startswith("127."):
+                    lan = f"{scheme}://{address}:{settings.port}/demo"
+                    print(f"  from another device on your network: {lan}", flush=True)
+    print(f"\n  API docs: {base}/docs\n", flush=True)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
