@@ -8,6 +8,8 @@ import sys
 
 from pydantic import ValidationError
 
+from peercall.turn import cli as turn_cli
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="peercall", description="Peer-to-peer WebRTC calls")
@@ -21,11 +23,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--demo", action="store_true", default=None, help="enable /demo (creates rooms without a dashboard)"
     )
+    turn_cli.add_subcommand(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "turn":
+        return turn_cli.run(args)
     if args.command == "serve":
         if args.config:
             os.environ["PEERCALL_CONFIG"] = args.config

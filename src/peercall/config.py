@@ -11,13 +11,26 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+
+class TurnServerSettings(BaseModel):
+    """One TURN server (coturn) of one region; its URLs follow the robust ICE pattern:
+    STUN and TURN/UDP on ``port``, TURN/TCP on ``port``, TURNS (TLS) on ``tls_port``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    host: str = Field(..., pattern=r"^[A-Za-z0-9.:\[\]-]{1,253}$")
+    port: int = Field(3478, ge=1, le=65535)
+    tls_port: int | None = Field(443, ge=1, le=65535, description="None: no TURNS URL")
+    secret: str | None = Field(None, description="Shared secret; default: turn_secret")
 
 
 class Settings(BaseSettings):
@@ -49,11 +62,33 @@ class Settings(BaseSettings):
     turn_urls: list[str] = Field(default_factory=list)
     turn_secret: str | None = None
     turn_ttl: int = Field(3600, ge=60, le=86400)
+    turn_servers: list[TurnServerSettings] = Field(
+        default_factory=list, description="TURN servers by region (JSON list in PEERCALL_TURN_SERVERS)"
+    )
+    turn_realm: str = Field("peercall", pattern=r"^[A-Za-z0-9.-]{1,128}$")
+    turn_listening_ips: list[str] = Field(default_factory=list, description="coturn listening-ip; empty = all")
+    turn_relay_ips: list[str] = Field(default_factory=list, description="coturn relay-ip; empty = automatic")
+    turn_external_ip: str | None = Field(None, description="coturn external-ip: PUBLIC or PUBLIC/PRIVATE behind NAT")
+    turn_port: int = Field(3478, ge=1, le=65535, description="coturn listening port (UDP and TCP)")
+    turn_tls_port: int = Field(443, ge=1, le=65535, description="coturn TLS listening port")
+    turn_min_port: int = Field(49152, ge=1024, le=65535)
+    turn_max_port: int = Field(65535, ge=1024, le=65535)
+    turn_cert: Path | None = Field(None, description="TLS certificate (full chain) for coturn")
+    turn_pkey: Path | None = Field(None, description="TLS private key for coturn")
+    turn_user_quota: int = Field(12, ge=1, description="Concurrent allocations per TURN username")
+    turn_total_quota: int = Field(1200, ge=1, description="Concurrent allocations per coturn server")
+    turn_max_bps: int = Field(0, ge=0, description="Per-allocation bandwidth cap in bytes/s; 0 = none")
+    turn_monitor_interval: float = Field(0.0, ge=0, description="Seconds between TURN probes; 0 = off")
+    turn_monitor_timeout: float = Field(5.0, gt=0, le=60)
+    turn_monitor_bind: str | None = Field(None, description="Local address for the probe's sockets")
+    turn_monitor_ca: Path | None = Field(None, description="Extra CA to trust for TURNS probes")
+    metrics_token: str | None = Field(None, description="Bearer token for /metrics; default: an API key")
 
     max_message_bytes: int = Field(64 * 1024, ge=1024)
     max_request_bytes: int = Field(64 * 1024, ge=1024)
     rate_limit_per_s: float = Field(50.0, gt=0)
     rate_limit_burst: int = Field(200, ge=1)
+    resume_grace_s: float = Field(30.0, gt=0, le=600, description="How long a dropped member's place is kept")
     join_timeout_s: float = Field(10.0, gt=0)
     idle_timeout_s: float = Field(30.0, gt=0)
     send_queue_max: int = Field(256, ge=8)

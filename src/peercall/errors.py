@@ -44,6 +44,8 @@ ERRORS: dict[str, ErrorKind] = {
     "peer_not_found": ErrorKind(404, False),
     "origin_forbidden": ErrorKind(403, True, 4403),
     "session_replaced": ErrorKind(409, True, 4010),
+    "resume_failed": ErrorKind(409, True, 4011),
+    "session_expired": ErrorKind(410, True, 4012),
     "slow_consumer": ErrorKind(503, True, 4013),
     "payload_too_large": ErrorKind(413, False),
     "not_found": ErrorKind(404, False),

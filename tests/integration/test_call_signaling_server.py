@@ -115,6 +115,7 @@ async def test_call_bad_frames_get_clear_errors_and_other_calls_continue(shared_
         "type": "offer",
         "sdp": "v=0 ok",
         "from": joined_b["peer_id"],
+        "seq": 2,  # alice's second hub frame (after peer-joined)
     }
     await alice.close()
     await bob.close()

@@ -9,10 +9,17 @@ import pytest
 
 from peercall.auth.tokens import TokenIssuer
 from peercall.hub.memory import MemoryHub
+from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling.session import SessionLimits, SessionState, SignalingSession
 from peercall.store import open_store
 from peercall.turn.ice_servers import IceServerProvider
+
+
+def plain(frame: dict) -> dict:
+    """A hub frame without its sequence number."""
+    return {key: value for key, value in frame.items() if key != "seq"}
+
 
 SECRET = "unit-test-secret-0123456789abcdefghij"
 
@@ -22,10 +29,13 @@ class Harness:
         self.rooms = rooms
         self.tokens = TokenIssuer(SECRET)
         self.ice = IceServerProvider(["stun:stun.invalid:3478"], ["turn:turn.invalid:3478"], "turn-secret", 600)
+        self.keeper = ResumeKeeper(rooms, grace_s=0.3)
 
     def client(self, limits: SessionLimits | None = None) -> tuple[SignalingSession, list[dict]]:
         outbox: list[dict] = []
-        return SignalingSession(self.rooms, self.tokens, self.ice, outbox.append, limits or SessionLimits()), outbox
+        return SignalingSession(
+            self.rooms, self.tokens, self.ice, self.keeper, outbox.append, limits or SessionLimits()
+        ), outbox
 
     def join_frame(self, room_id: str, identity: str, role: str = "participant") -> str:
         token, _ = self.tokens.issue(room_id, identity, identity.title(), role, 60)  # type: ignore[arg-type]
@@ -49,14 +59,15 @@ async def test_join_relay_leave_records_the_call(harness: Harness):
     assert joined["ice_servers"][1]["username"].endswith(":alice")
     await bob.receive(harness.join_frame(room.id, "bob"))
     assert [p["identity"] for p in bob_out[-1]["peers"]] == ["alice"]
-    assert alice_out[-1] == {
+    assert plain(alice_out[-1]) == {
         "type": "peer-joined",
         "peer": bob_out[-1]["peers"][0]
         | {"peer_id": bob.member.peer_id, "identity": "bob", "name": "Bob", "role": "participant"},
     }
 
     await bob.receive(json.dumps({"type": "offer", "to": alice.member.peer_id, "sdp": "v=0"}))
-    assert alice_out[-1] == {"type": "offer", "sdp": "v=0", "from": bob.member.peer_id}
+    assert alice_out[-1]["seq"] == 2
+    assert plain(alice_out[-1]) == {"type": "offer", "sdp": "v=0", "from": bob.member.peer_id}
 
     await bob.receive('{"type":"leave"}')
     assert bob.state is SessionState.CLOSED
@@ -97,7 +108,7 @@ async def test_room_full_and_same_identity_replaces(harness: Harness):
     assert a2_out[-1]["type"] == "joined" and [p["identity"] for p in a2_out[-1]["peers"]] == ["bob"]
     assert a1_out[-1]["code"] == "session_replaced" and a1_out[-1]["fatal"]
     left, joined = b_out[-2], b_out[-1]
-    assert left == {"type": "peer-left", "peer_id": a1.member.peer_id, "reason": "replaced"}
+    assert plain(left) == {"type": "peer-left", "peer_id": a1.member.peer_id, "reason": "replaced"}
     assert joined["type"] == "peer-joined" and joined["peer"]["peer_id"] == a2.member.peer_id
     await a1.close()  # the old socket closing must not remove the new session
     assert [m.peer_id for m in await harness.rooms.hub.members(room.id)] == [b.member.peer_id, a2.member.peer_id]
@@ -136,7 +147,7 @@ async def test_deleting_a_room_ends_the_call_for_everyone(harness: Harness):
     a, a_out = harness.client()
     await a.receive(harness.join_frame(room.id, "alice"))
     await harness.rooms.end_room(room.id)
-    assert a_out[-1] == {"type": "room-ended", "reason": "room_deleted"}
+    assert plain(a_out[-1]) == {"type": "room-ended", "reason": "room_deleted"}
     [call] = await harness.rooms.store.list_calls(room.id)
     assert call.end_reason == "room_deleted"
     b, b_out = harness.client()

@@ -11,10 +11,13 @@ from fastapi.responses import RedirectResponse
 
 import peercall
 from peercall.api import demo, ice, rooms, web
+from peercall.api import metrics as metrics_api
 from peercall.api.errors import BodySizeLimit, install_error_handlers
 from peercall.api.security_headers import SecurityHeaders
 from peercall.api.services import Services, build_services
 from peercall.config import Settings
+from peercall.observability.metrics import Metrics
+from peercall.turn.monitor import TurnMonitor
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +29,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings)
         app.state.services = services
+        turn_monitor = app.state.turn_monitor = TurnMonitor.from_settings(settings, services.ice, app.state.metrics)
+        turn_monitor.start()
         try:
             yield
         finally:
+            await turn_monitor.stop()
             await _shutdown(services)
 
     app = FastAPI(
@@ -39,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    app.state.metrics = Metrics()
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
@@ -46,6 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(rooms.router)
     app.include_router(ice.router)
     app.include_router(demo.router)
+    app.include_router(metrics_api.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

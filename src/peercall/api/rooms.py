@@ -12,6 +12,8 @@ from peercall.api.schemas import (
     CallOut,
     ErrorOut,
     PeerOut,
+    ReconnectList,
+    ReconnectOut,
     RoomCreate,
     RoomList,
     RoomOut,
@@ -102,3 +104,33 @@ async def list_calls(room_id: str, svc: ServicesDep) -> CallList:
         raise PeercallError("room_not_found", f"room {room_id!r} does not exist")
     calls = await svc.store.list_calls(room_id)
     return CallList(calls=[CallOut(**asdict(call)) for call in calls])
+
+
+@router.get(
+    "/{room_id}/calls/{call_id}/reconnects",
+    response_model=ReconnectList,
+    summary="Reconnect timeline of a call: cause, steps tried, time to recover",
+    responses={404: {"model": ErrorOut}},
+)
+async def list_reconnects(room_id: str, call_id: str, svc: ServicesDep) -> ReconnectList:
+    call = await svc.store.get_call(call_id)
+    if call is None or call.room_id != room_id:
+        raise PeercallError("not_found", f"call {call_id!r} is not a call of room {room_id!r}")
+    records = await svc.store.list_reconnects(call_id)
+    return ReconnectList(
+        call_id=call_id,
+        reconnects=[
+            ReconnectOut(
+                peer_id=r.peer_id,
+                identity=r.identity,
+                kind=r.kind,
+                cause=r.cause,
+                started_at=r.started_at,
+                ended_at=r.ended_at,
+                duration_ms=r.duration_ms,
+                outcome=r.outcome,
+                steps=r.steps,
+            )
+            for r in records
+        ],
+    )

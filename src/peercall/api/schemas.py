@@ -87,6 +87,23 @@ class CallList(BaseModel):
     calls: list[CallOut]
 
 
+class ReconnectOut(BaseModel):
+    peer_id: str
+    identity: str
+    kind: str = Field(description="signaling (socket lost/resumed) or media (ICE recovery, reported by the SDK)")
+    cause: str
+    started_at: float
+    ended_at: float
+    duration_ms: int
+    outcome: str
+    steps: list[dict[str, Any]]
+
+
+class ReconnectList(BaseModel):
+    call_id: str
+    reconnects: list[ReconnectOut]
+
+
 class IceServersOut(BaseModel):
     ice_servers: list[dict[str, Any]]
     ttl: int

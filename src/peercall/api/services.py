@@ -9,6 +9,7 @@ from peercall.auth.tokens import TokenIssuer
 from peercall.config import Settings
 from peercall.hub.base import Hub
 from peercall.hub.memory import MemoryHub
+from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling.session import SessionLimits
 from peercall.signaling.websocket import SignalingConfig, SignalingEndpoint
@@ -26,9 +27,11 @@ class Services:
     api_keys: ApiKeyRing
     ice: IceServerProvider
     signaling: SignalingEndpoint
+    keeper: ResumeKeeper
     draining: bool = field(default=False)
 
     async def close(self) -> None:
+        await self.keeper.close()
         await self.store.close()
 
 
@@ -37,11 +40,13 @@ async def build_services(settings: Settings) -> Services:
     hub: Hub = MemoryHub()
     rooms = RoomService(store, hub)
     tokens = TokenIssuer(settings.resolved_token_secret())
-    ice = IceServerProvider(settings.stun_urls, settings.turn_urls, settings.turn_secret, settings.turn_ttl)
+    ice = IceServerProvider.from_settings(settings)
+    keeper = ResumeKeeper(rooms, settings.resume_grace_s)
     signaling = SignalingEndpoint(
         rooms,
         tokens,
         ice,
+        keeper,
         SignalingConfig(
             allowed_origins=tuple(settings.allowed_origins),
             max_message_bytes=settings.max_message_bytes,
@@ -64,4 +69,5 @@ async def build_services(settings: Settings) -> Services:
         api_keys=ApiKeyRing(settings.all_api_keys()),
         ice=ice,
         signaling=signaling,
+        keeper=keeper,
     )

@@ -37,6 +37,12 @@ async def call_page() -> FileResponse:
     return FileResponse(UI_DIR / "index.html", headers={"Cache-Control": "no-store"})
 
 
+@router.get("/ice-test", include_in_schema=False)
+async def ice_test_page() -> FileResponse:
+    """The ICE tester: candidates per server and a relay-only loopback call per transport."""
+    return FileResponse(UI_DIR / "ice-test.html", headers={"Cache-Control": "no-store"})
+
+
 @router.get("/docs", include_in_schema=False)
 async def docs_page() -> FileResponse:
     return FileResponse(DOCS_DIR / "index.html")

@@ -1,4 +1,10 @@
-"""The hub interface: who is in which room, and how a frame reaches a member."""
+"""The hub interface: who is in which room, and how a frame reaches a member.
+
+Every frame the hub hands to a member carries a per-member sequence number ``seq`` and
+is kept in a bounded replay buffer. When a member's socket drops, its slot is
+*suspended* (frames keep being buffered) until it *resumes* on a new socket — the
+client says the last ``seq`` it saw and gets the rest replayed — or is removed.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,9 @@ Frame = dict[str, Any]
 # Called by the hub to hand a frame to a member's connection. It must not block: the
 # connection puts the frame on its bounded send queue (and drops itself when full).
 Deliver = Callable[[Frame], None]
+
+# Frames kept per member for replay after a resume (about a minute of trickle ICE).
+REPLAY_FRAMES = 512
 
 
 @dataclass(frozen=True)
@@ -33,18 +42,43 @@ class JoinOutcome:
     replaced: Member | None  # the same identity's previous session, now removed
 
 
+@dataclass(frozen=True)
+class ResumeOutcome:
+    member: Member
+    others: list[Member]
+    replayed: int  # frames after the client's last_seq, delivered right after the preamble
+    gap: bool  # frames were lost (buffer overflow): the client must renegotiate
+    epoch: int  # identifies this attachment; a stale socket cannot suspend the slot
+
+
+# Builds the first frame of a resumed socket from (the member, the others, gap); the hub
+# delivers it, then the replayed frames, then live frames — in that order, atomically.
+Preamble = Callable[[Member, list[Member], bool], Frame]
+
+
 class RoomFullError(Exception):
     """The room already has its maximum number of members."""
 
 
+class ResumeRefused(Exception):
+    """No suspended or live slot matches the resume token."""
+
+
 class Hub(Protocol):
     async def join(
-        self, room_id: str, member: Member, deliver: Deliver, *, capacity: int, evict_frame: Frame
-    ) -> JoinOutcome:
-        """Add a member atomically; raises RoomFullError.
+        self,
+        room_id: str,
+        member: Member,
+        deliver: Deliver,
+        *,
+        capacity: int,
+        evict_frame: Frame,
+        resume_secret: str,
+    ) -> tuple[JoinOutcome, int]:
+        """Add a member atomically; returns the outcome and the attachment epoch.
 
-        A member with the same identity is replaced: it is removed and handed
-        ``evict_frame`` (its connection closes on it).
+        Raises RoomFullError. A member with the same identity is replaced: it is removed
+        and handed ``evict_frame`` (its connection closes on it).
         """
         ...
 
@@ -52,8 +86,28 @@ class Hub(Protocol):
         """Remove a member; returns it, or None if it was already gone."""
         ...
 
+    async def suspend(self, room_id: str, peer_id: str, epoch: int) -> bool:
+        """Detach a dropped socket, keep the slot; False if that socket was not the current one."""
+        ...
+
+    async def resume(
+        self,
+        room_id: str,
+        peer_id: str,
+        secret: str,
+        deliver: Deliver,
+        *,
+        last_seq: int,
+        evict_frame: Frame,
+        preamble: Preamble,
+    ) -> ResumeOutcome:
+        """Re-attach a member on a new socket (evicting a socket still attached); raises ResumeRefused."""
+        ...
+
+    async def is_suspended(self, room_id: str, peer_id: str) -> bool: ...
+
     async def send(self, room_id: str, peer_id: str, frame: Frame) -> bool:
-        """Deliver a frame to one member; False if no such member is in the room."""
+        """Deliver (or buffer) a frame for one member; False if no such member is in the room."""
         ...
 
     async def broadcast(self, room_id: str, frame: Frame, *, exclude: str | None = None) -> None: ...

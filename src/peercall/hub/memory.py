@@ -3,66 +3,153 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+from collections import deque
+from dataclasses import dataclass, field
 
-from peercall.hub.base import Deliver, Frame, JoinOutcome, Member, RoomFullError
+from peercall.hub.base import (
+    REPLAY_FRAMES,
+    Deliver,
+    Frame,
+    JoinOutcome,
+    Member,
+    Preamble,
+    ResumeOutcome,
+    ResumeRefused,
+    RoomFullError,
+)
+
+
+@dataclass
+class _Slot:
+    """A member's place in a room: its socket (if attached) and its numbered frames."""
+
+    member: Member
+    deliver: Deliver | None
+    secret: str
+    epoch: int
+    seq: int = 0
+    ring: deque[Frame] = field(default_factory=lambda: deque(maxlen=REPLAY_FRAMES))
+
+    def push(self, frame: Frame) -> None:
+        self.seq += 1
+        numbered = {**frame, "seq": self.seq}
+        self.ring.append(numbered)
+        if self.deliver is not None:
+            self.deliver(numbered)
 
 
 class MemoryHub:
-    """Rooms as dicts in memory; an asyncio lock makes join/leave atomic per hub."""
+    """Rooms as dicts in memory; an asyncio lock makes membership changes atomic."""
 
     def __init__(self) -> None:
-        self._rooms: dict[str, dict[str, tuple[Member, Deliver]]] = {}
+        self._rooms: dict[str, dict[str, _Slot]] = {}
         self._lock = asyncio.Lock()
+        self._epochs = 0
+
+    def _next_epoch(self) -> int:
+        self._epochs += 1
+        return self._epochs
 
     async def join(
-        self, room_id: str, member: Member, deliver: Deliver, *, capacity: int, evict_frame: Frame
-    ) -> JoinOutcome:
+        self,
+        room_id: str,
+        member: Member,
+        deliver: Deliver,
+        *,
+        capacity: int,
+        evict_frame: Frame,
+        resume_secret: str,
+    ) -> tuple[JoinOutcome, int]:
         async with self._lock:
             room = self._rooms.setdefault(room_id, {})
-            same = [pid for pid, (m, _) in room.items() if m.identity == member.identity]
+            same = [pid for pid, slot in room.items() if slot.member.identity == member.identity]
             if len(room) - len(same) >= capacity:
                 if not room:
                     del self._rooms[room_id]
                 raise RoomFullError(room_id)
             replaced: Member | None = None
             for peer_id in same:
-                replaced, old_deliver = room.pop(peer_id)
-                old_deliver(evict_frame)
-            others = [m for m, _ in room.values()]
-            room[member.peer_id] = (member, deliver)
-            return JoinOutcome(others=others, replaced=replaced)
+                old = room.pop(peer_id)
+                replaced = old.member
+                if old.deliver is not None:
+                    old.deliver(evict_frame)
+            others = [slot.member for slot in room.values()]
+            epoch = self._next_epoch()
+            room[member.peer_id] = _Slot(member, deliver, resume_secret, epoch)
+            return JoinOutcome(others=others, replaced=replaced), epoch
 
     async def leave(self, room_id: str, peer_id: str) -> Member | None:
         async with self._lock:
             room = self._rooms.get(room_id)
             if not room or peer_id not in room:
                 return None
-            member, _ = room.pop(peer_id)
+            slot = room.pop(peer_id)
             if not room:
                 del self._rooms[room_id]
-            return member
+            return slot.member
+
+    async def suspend(self, room_id: str, peer_id: str, epoch: int) -> bool:
+        async with self._lock:
+            slot = self._rooms.get(room_id, {}).get(peer_id)
+            if slot is None or slot.epoch != epoch or slot.deliver is None:
+                return False
+            slot.deliver = None
+            return True
+
+    async def resume(
+        self,
+        room_id: str,
+        peer_id: str,
+        secret: str,
+        deliver: Deliver,
+        *,
+        last_seq: int,
+        evict_frame: Frame,
+        preamble: Preamble,
+    ) -> ResumeOutcome:
+        async with self._lock:
+            room = self._rooms.get(room_id, {})
+            slot = room.get(peer_id)
+            if slot is None or not hmac.compare_digest(slot.secret, secret):
+                raise ResumeRefused(peer_id)
+            if slot.deliver is not None:  # the old socket is still open (it has not noticed the drop)
+                slot.deliver(evict_frame)
+            replay = [frame for frame in slot.ring if frame["seq"] > last_seq]
+            gap = last_seq < slot.seq and (not slot.ring or slot.ring[0]["seq"] > last_seq + 1)
+            others = [s.member for pid, s in room.items() if pid != peer_id]
+            deliver(preamble(slot.member, others, gap))
+            for frame in replay:
+                deliver(frame)
+            slot.deliver = deliver
+            slot.epoch = self._next_epoch()
+            return ResumeOutcome(slot.member, others, len(replay), gap, slot.epoch)
+
+    async def is_suspended(self, room_id: str, peer_id: str) -> bool:
+        slot = self._rooms.get(room_id, {}).get(peer_id)
+        return slot is not None and slot.deliver is None
 
     async def send(self, room_id: str, peer_id: str, frame: Frame) -> bool:
-        entry = self._rooms.get(room_id, {}).get(peer_id)
-        if entry is None:
+        slot = self._rooms.get(room_id, {}).get(peer_id)
+        if slot is None:
             return False
-        entry[1](frame)
+        slot.push(frame)
         return True
 
     async def broadcast(self, room_id: str, frame: Frame, *, exclude: str | None = None) -> None:
-        for peer_id, (_, deliver) in list(self._rooms.get(room_id, {}).items()):
+        for peer_id, slot in list(self._rooms.get(room_id, {}).items()):
             if peer_id != exclude:
-                deliver(frame)
+                slot.push(frame)
 
     async def members(self, room_id: str) -> list[Member]:
-        return [m for m, _ in self._rooms.get(room_id, {}).values()]
+        return [slot.member for slot in self._rooms.get(room_id, {}).values()]
 
     async def close_room(self, room_id: str, frame: Frame) -> list[Member]:
         async with self._lock:
             room = self._rooms.pop(room_id, {})
-        for _, deliver in room.values():
-            deliver(frame)
-        return [m for m, _ in room.values()]
+        for slot in room.values():
+            slot.push(frame)
+        return [slot.member for slot in room.values()]
 
     async def room_ids(self) -> list[str]:
         return list(self._rooms)

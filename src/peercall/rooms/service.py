@@ -65,14 +65,21 @@ class RoomService:
         return await self.store.active_call(room_id)
 
     # ---- signaling side ---------------------------------------------------
-    async def join(self, room_id: str, member: Member, deliver: Deliver) -> tuple[JoinOutcome, str]:
-        """Admit a member; returns who else is there and the call id."""
+    async def join(
+        self, room_id: str, member: Member, deliver: Deliver, resume_secret: str
+    ) -> tuple[JoinOutcome, str, int]:
+        """Admit a member; returns who else is there, the call id and the attachment epoch."""
         room = await self.get_live_room(room_id)
         evict = PeercallError("session_replaced", "you joined this call from another connection").to_frame()
         async with self._lock(room_id):
             try:
-                outcome = await self.hub.join(
-                    room_id, member, deliver, capacity=room.max_participants, evict_frame=evict
+                outcome, epoch = await self.hub.join(
+                    room_id,
+                    member,
+                    deliver,
+                    capacity=room.max_participants,
+                    evict_frame=evict,
+                    resume_secret=resume_secret,
                 )
             except RoomFullError:
                 raise PeercallError("room_full", f"the room is full ({room.max_participants} participants)") from None
@@ -89,7 +96,7 @@ class RoomService:
                 call_id,
                 ParticipantRecord(member.peer_id, member.identity, member.name, member.role, member.joined_at),
             )
-        return outcome, call_id
+        return outcome, call_id, epoch
 
     async def leave(self, room_id: str, peer_id: str, reason: str) -> None:
         """Remove a member (idempotent); ends the call session when the room is empty."""
@@ -105,6 +112,10 @@ class RoomService:
                 await self._end_call(room_id, "completed")
         if not self._lock(room_id).locked() and not await self.hub.members(room_id):
             self._locks.pop(room_id, None)
+
+    def call_id(self, room_id: str) -> str | None:
+        """The call in progress in a room this node serves, if any."""
+        return self._call_ids.get(room_id)
 
     async def relay(self, room_id: str, sender: str, to: str, frame: Frame) -> None:
         if to == sender or not await self.hub.send(room_id, to, {**frame, "from": sender}):

@@ -31,6 +31,8 @@ class Offer(_Frame):
     type: Literal["offer"]
     to: PeerId
     sdp: Sdp
+    # The sender replaced its peer connection (recovery): the receiver must do the same.
+    reset: bool = False
 
 
 class Answer(_Frame):
@@ -58,18 +60,45 @@ class Leave(_Frame):
     reason: Literal["hangup", "navigate", "error"] = "hangup"
 
 
+class Resume(_Frame):
+    """First frame of a new socket that takes over a dropped session (instead of `join`)."""
+
+    type: Literal["resume"]
+    v: int
+    resume_token: Annotated[str, Field(min_length=10, max_length=256)]
+    last_seq: Annotated[int, Field(ge=0)] = 0
+
+
+class RecoveryStep(_Frame):
+    step: Literal["ice_restart", "relay_restart", "new_connection", "signaling_resume", "rejoin"]
+    ok: bool
+    ms: Annotated[int, Field(ge=0, le=3_600_000)]
+
+
+class RecoveryReport(_Frame):
+    """The SDK's account of one media recovery towards one peer (stored in the call timeline)."""
+
+    type: Literal["recovery-report"]
+    peer_id: PeerId
+    cause: Literal["ice_disconnected", "ice_failed", "network_change", "offline", "no_inbound_media", "manual"]
+    duration_ms: Annotated[int, Field(ge=0, le=3_600_000)]
+    outcome: Literal["recovered", "failed", "abandoned"]
+    steps: Annotated[list[RecoveryStep], Field(max_length=32)] = []
+
+
 class Ping(_Frame):
     type: Literal["ping"]
     ts: float | None = None
 
 
-ClientFrame = Annotated[Join | Offer | Answer | IceCandidate | Leave | Ping, Field(discriminator="type")]
+AnyClientFrame = Join | Resume | Offer | Answer | IceCandidate | Leave | Ping | RecoveryReport
+ClientFrame = Annotated[AnyClientFrame, Field(discriminator="type")]
 RelayFrame = Offer | Answer | IceCandidate
-CLIENT_TYPES = frozenset({"join", "offer", "answer", "ice-candidate", "leave", "ping"})
+CLIENT_TYPES = frozenset({"join", "resume", "offer", "answer", "ice-candidate", "leave", "ping", "recovery-report"})
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)
 
 
-def parse_client_frame(text: str) -> Join | Offer | Answer | IceCandidate | Leave | Ping:
+def parse_client_frame(text: str) -> AnyClientFrame:
     """Decode and validate one frame; raises PeercallError with a precise code."""
     try:
         data = json.loads(text)
@@ -90,4 +119,4 @@ def parse_client_frame(text: str) -> Join | Offer | Answer | IceCandidate | Leav
 
 def relay_payload(frame: RelayFrame) -> dict[str, Any]:
     """The frame as forwarded to the receiving peer (without `to`; the hub adds `from`)."""
-    return frame.model_dump(exclude={"to"}, exclude_none=False)
+    return frame.model_dump(exclude={"to"}, exclude_defaults=True)

@@ -16,20 +16,22 @@ from dataclasses import dataclass
 
 from peercall.auth.tokens import TokenIssuer
 from peercall.errors import PeercallError
-from peercall.hub.base import Deliver, Member
+from peercall.hub.base import Deliver, Frame, Member
+from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling import PROTOCOL_VERSION
 from peercall.signaling.messages import (
-    Answer,
-    IceCandidate,
+    AnyClientFrame,
     Join,
     Leave,
-    Offer,
     Ping,
+    RecoveryReport,
+    Resume,
     parse_client_frame,
     relay_payload,
 )
 from peercall.signaling.ratelimit import TokenBucket
+from peercall.store.base import ReconnectRecord
 from peercall.turn.ice_servers import IceServerProvider
 
 log = logging.getLogger(__name__)
@@ -55,10 +57,15 @@ class SignalingSession:
         rooms: RoomService,
         tokens: TokenIssuer,
         ice: IceServerProvider,
+        keeper: ResumeKeeper,
         deliver: Deliver,
         limits: SessionLimits | None = None,
     ) -> None:
         self._rooms = rooms
+        self._keeper = keeper
+        self._resume_secret = secrets.token_urlsafe(24)
+        self._epoch = 0
+        self._failed = False
         self._tokens = tokens
         self._ice = ice
         self._deliver = deliver
@@ -80,6 +87,7 @@ class SignalingSession:
             return
         self._deliver(error.to_frame(ref))
         if error.kind.fatal:
+            self._failed = True
             self._set_state(SessionState.CLOSED)
 
     async def receive(self, text: str) -> None:
@@ -100,23 +108,42 @@ class SignalingSession:
         except PeercallError as error:
             self.fail(error, ref)
 
-    async def _dispatch(self, frame: Join | Offer | Answer | IceCandidate | Leave | Ping) -> None:
+    async def _dispatch(self, frame: AnyClientFrame) -> None:
         if isinstance(frame, Ping):
             self._deliver({"type": "pong", "ts": frame.ts})
-        elif isinstance(frame, Join):
-            await self._join(frame)
+        elif isinstance(frame, Join | Resume):
+            if self.state is SessionState.JOINED:
+                raise PeercallError("already_joined", "this connection has already joined a room")
+            if frame.v != PROTOCOL_VERSION:
+                raise PeercallError("unsupported_version", f"protocol version {frame.v} is not supported (use 1)")
+            await (self._join(frame) if isinstance(frame, Join) else self._resume(frame))
         elif self.state is not SessionState.JOINED or self.room_id is None or self.member is None:
             raise PeercallError("not_joined", "send 'join' first")
         elif isinstance(frame, Leave):
             await self.close(frame.reason)
+        elif isinstance(frame, RecoveryReport):
+            await self._store_recovery(frame)
         else:
             await self._rooms.relay(self.room_id, self.member.peer_id, frame.to, relay_payload(frame))
 
+    def _session_frame(self, kind: str, member: Member, room_id: str, others: list[Member]) -> Frame:
+        """`joined` / `resumed`: who we are, who is there, how to reach them."""
+        return {
+            "type": kind,
+            "v": PROTOCOL_VERSION,
+            "peer_id": member.peer_id,
+            "room_id": room_id,
+            "call_id": self._rooms.call_id(room_id),
+            "identity": member.identity,
+            "name": member.name,
+            "role": member.role,
+            "peers": [other.public() for other in others],
+            "ice_servers": self._ice.for_identity(member.identity),
+            "resume_token": f"{room_id}.{member.peer_id}.{self._resume_secret}",
+            "resume_grace_s": self._keeper.grace_s,
+        }
+
     async def _join(self, frame: Join) -> None:
-        if self.state is SessionState.JOINED:
-            raise PeercallError("already_joined", "this connection has already joined a room")
-        if frame.v != PROTOCOL_VERSION:
-            raise PeercallError("unsupported_version", f"protocol version {frame.v} is not supported (use 1)")
         claims = self._tokens.verify(frame.token)
         member = Member(
             peer_id=f"p_{secrets.token_urlsafe(9)}",
@@ -125,32 +152,69 @@ class SignalingSession:
             role=claims.role,
             joined_at=time.time(),
         )
-        outcome, call_id = await self._rooms.join(claims.room_id, member, self._deliver)
+        outcome, _, self._epoch = await self._rooms.join(
+            claims.room_id, member, self._deliver, resume_secret=self._resume_secret
+        )
         self.room_id, self.member = claims.room_id, member
         self._set_state(SessionState.JOINED)
-        self._deliver(
-            {
-                "type": "joined",
-                "v": PROTOCOL_VERSION,
-                "peer_id": member.peer_id,
-                "room_id": claims.room_id,
-                "call_id": call_id,
-                "identity": member.identity,
-                "name": member.name,
-                "role": member.role,
-                "peers": [other.public() for other in outcome.others],
-                "ice_servers": self._ice.for_identity(member.identity),
-            }
-        )
+        self._deliver(self._session_frame("joined", member, claims.room_id, outcome.others))
         await self._rooms.hub.broadcast(
             claims.room_id, {"type": "peer-joined", "peer": member.public()}, exclude=member.peer_id
         )
         log.info("peer joined", extra={"room_id": claims.room_id, "peer_id": member.peer_id})
 
+    async def _resume(self, frame: Resume) -> None:
+        room_id, _, rest = frame.resume_token.partition(".")
+        peer_id, _, secret = rest.partition(".")
+        if not (room_id and peer_id and secret):
+            raise PeercallError("resume_failed", "malformed resume token; join again")
+        self._resume_secret = secret
+
+        def preamble(member: Member, others: list[Member], gap: bool) -> Frame:
+            return {**self._session_frame("resumed", member, room_id, others), "replay_gap": gap}
+
+        outcome = await self._keeper.resume(room_id, peer_id, secret, self._deliver, frame.last_seq, preamble)
+        self.room_id, self.member, self._epoch = room_id, outcome.member, outcome.epoch
+        self._set_state(SessionState.JOINED)
+        log.info("peer resumed", extra={"room_id": room_id, "peer_id": peer_id, "replayed": outcome.replayed})
+
+    async def _store_recovery(self, frame: RecoveryReport) -> None:
+        assert self.room_id is not None and self.member is not None
+        call_id = self._rooms.call_id(self.room_id)
+        if call_id is None:
+            return
+        ended = time.time()
+        await self._rooms.store.add_reconnect(
+            ReconnectRecord(
+                call_id=call_id,
+                peer_id=self.member.peer_id,
+                identity=self.member.identity,
+                kind="media",
+                cause=frame.cause,
+                started_at=ended - frame.duration_ms / 1000,
+                ended_at=ended,
+                outcome=frame.outcome,
+                steps=[{**step.model_dump(), "towards": frame.peer_id} for step in frame.steps],
+            )
+        )
+
     async def close(self, reason: str = "disconnected") -> None:
-        """Leave the room (if joined) and stop accepting frames. Idempotent."""
+        """Leave the room for good (if joined) and stop accepting frames. Idempotent."""
         room_id, member = self.room_id, self.member
         self.room_id = self.member = None
         self._set_state(SessionState.CLOSED)
         if room_id and member:
+            self._keeper.forget(room_id, member.peer_id)
             await self._rooms.leave(room_id, member.peer_id, reason)
+
+    async def socket_closed(self) -> None:
+        """The socket is gone. Unless we ended on purpose or on a fatal error, keep the
+        member's place for the grace period so the client can resume."""
+        room_id, member = self.room_id, self.member
+        if self.state is SessionState.JOINED and room_id and member:
+            self.room_id = self.member = None
+            self._set_state(SessionState.CLOSED)
+            # False when the slot is gone or another socket already took it over.
+            await self._keeper.suspend(room_id, member.peer_id, member.identity, self._epoch, "socket_closed")
+            return
+        await self.close("error" if self._failed else "disconnected")

@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from peercall.auth.tokens import TokenIssuer
 from peercall.errors import PeercallError
+from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling.connection import Outbox
 from peercall.signaling.session import SessionLimits, SessionState, SignalingSession
@@ -50,9 +51,15 @@ class SignalingEndpoint:
     """ASGI WebSocket handler for ``/ws``."""
 
     def __init__(
-        self, rooms: RoomService, tokens: TokenIssuer, ice: IceServerProvider, config: SignalingConfig
+        self,
+        rooms: RoomService,
+        tokens: TokenIssuer,
+        ice: IceServerProvider,
+        keeper: ResumeKeeper,
+        config: SignalingConfig,
     ) -> None:
         self._rooms = rooms
+        self._keeper = keeper
         self._tokens = tokens
         self._ice = ice
         self._config = config
@@ -62,7 +69,9 @@ class SignalingEndpoint:
         await websocket.accept()
         outbox = Outbox(websocket, self._config.send_queue_max)
         outbox.start()
-        session = SignalingSession(self._rooms, self._tokens, self._ice, outbox.deliver, self._config.limits)
+        session = SignalingSession(
+            self._rooms, self._tokens, self._ice, self._keeper, outbox.deliver, self._config.limits
+        )
         self.sessions.add(session)
         try:
             if not origin_allowed(
@@ -77,7 +86,7 @@ class SignalingEndpoint:
         finally:
             self.sessions.discard(session)
             try:
-                await session.close("disconnected")
+                await session.socket_closed()
             except Exception:
                 log.exception("leaving the room failed")
             outbox.finish()

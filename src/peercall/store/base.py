@@ -43,6 +43,29 @@ class CallRecord:
     participants: list[ParticipantRecord] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ReconnectRecord:
+    """One recovery episode of one participant: what broke, what was tried, how long it took.
+
+    ``kind`` is ``signaling`` (recorded by the server: socket lost → resumed or timed out)
+    or ``media`` (reported by the client SDK: ICE failure → restart ladder).
+    """
+
+    call_id: str
+    peer_id: str
+    identity: str
+    kind: str
+    cause: str
+    started_at: float
+    ended_at: float
+    outcome: str  # recovered | resumed | timeout | failed | abandoned
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def duration_ms(self) -> int:
+        return round((self.ended_at - self.started_at) * 1000)
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -60,3 +83,5 @@ class Store(Protocol):
     async def list_calls(self, room_id: str, *, limit: int = 100) -> list[CallRecord]: ...
     async def add_participant(self, call_id: str, participant: ParticipantRecord) -> None: ...
     async def participant_left(self, call_id: str, peer_id: str, at: float, reason: str) -> None: ...
+    async def add_reconnect(self, record: ReconnectRecord) -> None: ...
+    async def list_reconnects(self, call_id: str) -> list[ReconnectRecord]: ...

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from peercall.store.base import CallRecord, ParticipantRecord, RoomRecord
+from peercall.store.base import CallRecord, ParticipantRecord, ReconnectRecord, RoomRecord
 
 metadata = sa.MetaData()
 
@@ -51,6 +51,21 @@ participants = sa.Table(
     sa.Column("joined_at", sa.Float, nullable=False),
     sa.Column("left_at", sa.Float, nullable=True),
     sa.Column("left_reason", sa.String(32), nullable=True),
+)
+
+reconnects = sa.Table(
+    "call_reconnects",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(64), sa.ForeignKey("call_sessions.id"), nullable=False, index=True),
+    sa.Column("peer_id", sa.String(64), nullable=False),
+    sa.Column("identity", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("cause", sa.String(64), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("ended_at", sa.Float, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("steps", sa.Text, nullable=False),
 )
 
 
@@ -181,6 +196,41 @@ class SqlStore:
                 )
                 .values(left_at=at, left_reason=reason)
             )
+
+    async def add_reconnect(self, record: ReconnectRecord) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                reconnects.insert().values(
+                    call_id=record.call_id,
+                    peer_id=record.peer_id,
+                    identity=record.identity,
+                    kind=record.kind,
+                    cause=record.cause,
+                    started_at=record.started_at,
+                    ended_at=record.ended_at,
+                    outcome=record.outcome,
+                    steps=json.dumps(record.steps),
+                )
+            )
+
+    async def list_reconnects(self, call_id: str) -> list[ReconnectRecord]:
+        query = reconnects.select().where(reconnects.c.call_id == call_id).order_by(reconnects.c.started_at)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            ReconnectRecord(
+                call_id=row.call_id,
+                peer_id=row.peer_id,
+                identity=row.identity,
+                kind=row.kind,
+                cause=row.cause,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+                outcome=row.outcome,
+                steps=json.loads(row.steps),
+            )
+            for row in rows
+        ]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -1,8 +1,13 @@
 /**
  * The Call: one joined session in one room. It ties the signaling client to one
- * {@link PeerLink} per remote peer and turns everything into {@link CallEvent}s. When the
- * signaling connection is lost it rejoins (see reconnect.js) while the peer connections
- * keep carrying media.
+ * {@link PeerLink} per remote peer and turns everything into {@link CallEvent}s.
+ *
+ * Surviving network trouble: when the signaling socket is lost (or the network changes)
+ * the Call *resumes* its session on a new socket (same peer id, missed frames replayed)
+ * and falls back to *rejoining* with its token when the server no longer knows it (e.g.
+ * restarted). The peer connections carry media throughout; after a rejoin they are kept
+ * and re-addressed to the peers' new ids (matched by identity). Broken media paths are
+ * repaired per peer by media-recovery.js.
  *
  * @module call
  */
@@ -10,8 +15,9 @@
 import { Emitter } from './emitter.js';
 import { ErrorCode, PeercallError } from './errors.js';
 import { CallEvent } from './events.js';
-import { watchIceRecovery } from './ice-recovery.js';
+import { watchMediaRecovery } from './media-recovery.js';
 import { stopStream } from './media.js';
+import { watchNetwork } from './network.js';
 import { PeerLink } from './peer-link.js';
 import { isReconnectable, retryConnect } from './reconnect.js';
 import { toPeer } from './wire.js';
@@ -26,13 +32,16 @@ export { CallEvent };
  * @typedef {import('./events.js').EndReason} EndReason
  * @typedef {import('./signal-client.js').SignalClient} SignalClient
  * @typedef {{signal: SignalClient, joined: Record<string, any>}} Session
+ * @typedef {{link: PeerLink, recovery: ReturnType<typeof watchMediaRecovery>}} Entry
  */
 
 /**
  * @typedef {object} CallInit
  * @property {Session} session a joined signaling client and the server's `joined` frame
- * @property {() => Promise<Session>} connect opens a new session (used to rejoin)
+ * @property {() => Promise<Session>} connect opens a new session with the join token
+ * @property {(resumeToken: string, lastSeq: number) => Promise<Session>} resume takes a dropped session over
  * @property {import('./reconnect.js').ReconnectPolicy} reconnectPolicy
+ * @property {import('./media-recovery.js').MediaRecoveryPolicy} [mediaRecoveryPolicy]
  * @property {MediaStream | null} localStream
  * @property {boolean} ownsLocalStream stop its tracks when the call ends
  * @property {RTCIceServer[] | undefined} iceServers override of the server's list
@@ -42,7 +51,8 @@ const LEAVE_REASONS = new Set(['hangup', 'navigate', 'error']);
 
 /** @param {PeercallError} error @returns {EndReason} */
 const endReasonFor = (error) => ({ [ErrorCode.SessionReplaced]: 'replaced', [ErrorCode.RoomNotFound]: 'room_ended',
-  [ErrorCode.ConnectionLost]: 'disconnected', [ErrorCode.ConnectionFailed]: 'disconnected' })[error.code] ?? 'error';
+  [ErrorCode.ConnectionLost]: 'disconnected', [ErrorCode.ConnectionFailed]: 'disconnected',
+  [ErrorCode.SessionExpired]: 'timeout' })[error.code] ?? 'error';
 
 /**
  * A joined call. Create it with `join()`; do not construct it directly.
@@ -54,16 +64,22 @@ export class Call extends Emitter {
   /** @type {RTCIceServer[]} */
   #iceServers = [];
   #init;
-  /** @type {Map<string, PeerLink>} */
+  /** @type {Map<string, Entry>} */
   #links = new Map();
-  /** @type {Map<string, () => void>} */
-  #stopRecovery = new Map();
   /** @type {Map<string, Readonly<Peer>>} */
   #peers = new Map();
   /** @type {Readonly<SelfInfo>} */
   #self;
   #ended = false;
   #reconnecting = false;
+  /** Highest `seq` of a server frame we processed (resume replays what follows). */
+  #lastSeq = 0;
+  /** @type {string | null} */
+  #resumeToken = null;
+  /** @type {() => void} wakes the reconnect loop early (back online) */
+  #wake = () => {};
+  #stopNetwork;
+  #onPageHide = () => this.leave('navigate');
 
   /** @param {CallInit} init */
   constructor(init) {
@@ -73,6 +89,13 @@ export class Call extends Emitter {
     /** @type {MediaStream | null} the stream we send (null: receive only) */
     this.localStream = init.localStream;
     this.#self = this.#attach(init.session);
+    for (const peer of (init.session.joined.peers ?? []).map(toPeer)) this.#addPeer(peer, false);
+    this.#stopNetwork = watchNetwork({
+      online: () => this.#networkBack('online'),
+      change: () => this.#networkBack('network_change'),
+      offline: () => {},
+    });
+    if (typeof window !== 'undefined') window.addEventListener('pagehide', this.#onPageHide);
     // Peers already present are announced once the caller had a chance to subscribe.
     const initial = [...this.#peers.values()];
     setTimeout(() => {
@@ -80,7 +103,7 @@ export class Call extends Emitter {
     }, 0);
   }
 
-  /** @returns {Readonly<SelfInfo>} ourselves; `peerId` changes after a reconnection */
+  /** @returns {Readonly<SelfInfo>} ourselves; `peerId` changes only after a rejoin */
   get self() {
     return this.#self;
   }
@@ -102,19 +125,19 @@ export class Call extends Emitter {
    * @throws {PeercallError} `peer_not_found` for an unknown peerId
    */
   async getStats(peerId) {
-    const link = peerId === undefined ? this.#links.values().next().value : this.#links.get(peerId);
-    if (link) return link.getStats();
+    const entry = peerId === undefined ? this.#links.values().next().value : this.#links.get(peerId);
+    if (entry) return entry.link.getStats();
     if (peerId === undefined) return null;
     throw new PeercallError(ErrorCode.PeerNotFound, `No connection to peer ${peerId}`);
   }
 
   /**
-   * Restart ICE towards one peer (all peers when omitted), e.g. after a network change.
-   * The SDK already does this by itself when a connection fails or stays disconnected.
+   * Start a media recovery towards one peer (all peers when omitted), e.g. after the app
+   * learned of a network change. The SDK already does this by itself.
    * @param {string} [peerId]
    */
   restartIce(peerId) {
-    for (const [id, link] of this.#links) if (peerId === undefined || id === peerId) link.restartIce();
+    for (const [id, entry] of this.#links) if (peerId === undefined || id === peerId) entry.recovery.nudge('manual');
   }
 
   /**
@@ -130,75 +153,140 @@ export class Call extends Emitter {
   }
 
   /**
-   * Adopt a joined session: its signaling client, our identity, and the peers already
-   * there, towards whom we are the impolite newcomer that offers right away.
+   * Adopt a session (joined or resumed): its signaling client, our identity, ICE servers.
    * @param {Session} session
    * @returns {Readonly<SelfInfo>}
    */
   #attach({ signal, joined }) {
     this.#signal = signal;
-    signal.on('frame', (frame) => this.#onFrame(frame));
-    signal.on('error', (error) => this.#onSignalError(error));
-    signal.on('close', ({ error }) => this.#onSignalLost(error
-      ?? new PeercallError(ErrorCode.ConnectionLost, 'The connection to the call server was lost.', { fatal: true })));
+    signal.on('frame', (frame) => { if (signal === this.#signal) this.#onFrame(frame); });
+    signal.on('error', (error) => { if (signal === this.#signal) this.#onSignalError(error); });
+    signal.on('close', ({ error }) => {
+      if (signal !== this.#signal) return;
+      this.#onSignalLost(error ?? new PeercallError(ErrorCode.ConnectionLost, 'The connection to the call server was lost.', { fatal: true }));
+    });
     this.#iceServers = this.#init.iceServers ?? (Array.isArray(joined.ice_servers) ? joined.ice_servers : []);
-    for (const peer of (Array.isArray(joined.peers) ? joined.peers : []).map(toPeer)) {
-      this.#peers.set(peer.peerId, peer);
-      this.#createLink(peer.peerId, false);
-    }
+    this.#resumeToken = typeof joined.resume_token === 'string' ? joined.resume_token : null;
     return Object.freeze({ ...toPeer(joined), roomId: String(joined.room_id), callId: String(joined.call_id ?? '') });
   }
 
-  /** @param {string} peerId @param {boolean} polite */
-  #createLink(peerId, polite) {
+  /**
+   * A remote peer to talk to. `polite`: they are the newcomer and will offer.
+   * @param {Readonly<Peer>} peer @param {boolean} polite @param {boolean} [reset]
+   */
+  #addPeer(peer, polite, reset = false) {
+    this.#closeLink(peer.peerId);
+    this.#peers.set(peer.peerId, peer);
     const link = new PeerLink({
-      peerId,
+      peerId: peer.peerId,
       polite,
+      reset,
       iceServers: this.#iceServers,
       localStream: this.localStream,
-      send: (message) => this.#signal.send({ ...message, to: peerId }),
+      send: (message) => this.#signal.send({ ...message, to: link.peerId }),
     });
-    link.on('track', ({ track, stream }) => this.emit(CallEvent.RemoteTrack, { peerId, track, stream }));
+    link.on('track', ({ track, stream }) => this.emit(CallEvent.RemoteTrack, { peerId: link.peerId, track, stream }));
     link.on('error', (error) => this.emit(CallEvent.Error, { error }));
-    link.on('connectionstate', (state) => this.emit(CallEvent.ConnectionState, { peerId, state }));
-    this.#links.set(peerId, link);
-    this.#stopRecovery.set(peerId, watchIceRecovery(link));
+    link.on('connectionstate', (state) => this.emit(CallEvent.ConnectionState, { peerId: link.peerId, state }));
+    const recovery = watchMediaRecovery(link, {
+      attempt: (step) => {
+        if (step === 'ice_restart') return link.restartIce();
+        if (step === 'relay_restart') return link.restartIce({ relayOnly: true });
+        queueMicrotask(() => this.#replaceLink(link.peerId));
+        return true;
+      },
+      onStep: ({ cause, step, attempt }) => this.emit(CallEvent.MediaRecovering, { peerId: link.peerId, cause, step, attempt }),
+      onDone: ({ cause, durationMs, outcome, steps }) => {
+        if (steps.length === 0 && durationMs < 1_000) return; // a blip that healed by itself
+        this.#signal.send({ type: 'recovery-report', peer_id: link.peerId, cause, duration_ms: durationMs, outcome, steps });
+        this.emit(CallEvent.MediaRecovered, { peerId: link.peerId, cause, durationMs, outcome, steps });
+      },
+    }, this.#init.mediaRecoveryPolicy);
+    this.#links.set(peer.peerId, { link, recovery });
+  }
+
+  /** Last rung of the recovery ladder: a brand-new connection, fully renegotiated. @param {string} peerId */
+  #replaceLink(peerId) {
+    const entry = this.#links.get(peerId);
+    const peer = this.#peers.get(peerId);
+    if (!entry || !peer || this.#ended) return;
+    this.#addPeer(peer, entry.link.polite, true);
   }
 
   /** @param {string} peerId */
   #closeLink(peerId) {
-    this.#stopRecovery.get(peerId)?.();
-    this.#stopRecovery.delete(peerId);
-    this.#links.get(peerId)?.close();
+    const entry = this.#links.get(peerId);
+    if (!entry) return;
+    entry.recovery.stop();
+    entry.link.close();
     this.#links.delete(peerId);
+  }
+
+  /** Point an existing connection at the peer's new id (it rejoined, or we did). @param {string} oldId @param {Readonly<Peer>} peer */
+  #rekey(oldId, peer) {
+    const entry = this.#links.get(oldId);
+    if (!entry) return;
+    this.#links.delete(oldId);
+    this.#peers.delete(oldId);
+    entry.link.peerId = peer.peerId;
+    this.#links.set(peer.peerId, entry);
+    this.#peers.set(peer.peerId, peer);
+  }
+
+  /** @param {string} identity @returns {string | undefined} the peer id we know for that identity */
+  #peerIdOf(identity) {
+    for (const [peerId, peer] of this.#peers) if (peer.identity === identity) return peerId;
+    return undefined;
   }
 
   /** @param {Record<string, any>} frame */
   #onFrame(frame) {
     if (this.#ended) return;
+    if (typeof frame.seq === 'number') {
+      if (frame.seq <= this.#lastSeq) return; // already processed before a resume
+      this.#lastSeq = frame.seq;
+    }
+    const from = String(frame.from ?? frame.peer_id ?? '');
     switch (frame.type) {
       case 'peer-joined': {
         const peer = toPeer(frame.peer ?? {});
-        this.#closeLink(peer.peerId);
-        this.#peers.set(peer.peerId, peer);
-        this.#createLink(peer.peerId, true); // polite; waits for the newcomer's offer
+        const known = this.#peerIdOf(peer.identity);
+        if (known !== undefined && known !== peer.peerId && this.#links.get(known)?.link.connectionState === 'connected') {
+          this.#rekey(known, peer); // same person after a server restart: keep the media flowing
+          this.emit(CallEvent.PeerReconnected, { peerId: peer.peerId, peer });
+          return;
+        }
+        if (known !== undefined) this.#closeLink(known);
+        if (known !== undefined) this.#peers.delete(known);
+        this.#addPeer(peer, true); // polite; waits for the newcomer's offer
         this.emit(CallEvent.PeerJoined, { peer });
         return;
       }
       case 'peer-left': {
-        const peerId = String(frame.peer_id);
-        const peer = this.#peers.get(peerId);
-        this.#closeLink(peerId);
-        this.#peers.delete(peerId);
-        this.emit(CallEvent.PeerLeft, { peerId, reason: frame.reason ?? 'disconnected', peer });
+        const peer = this.#peers.get(from);
+        this.#closeLink(from);
+        this.#peers.delete(from);
+        this.emit(CallEvent.PeerLeft, { peerId: from, reason: frame.reason ?? 'disconnected', peer });
         return;
       }
-      case 'offer':
+      case 'peer-reconnecting':
+        this.emit(CallEvent.PeerReconnecting, { peerId: from, peer: this.#peers.get(from) });
+        return;
+      case 'peer-resumed':
+        this.emit(CallEvent.PeerReconnected, { peerId: from, peer: this.#peers.get(from) });
+        return;
+      case 'offer': {
+        const entry = this.#links.get(from);
+        const peer = this.#peers.get(from);
+        if (frame.reset && entry && peer) this.#addPeer(peer, entry.link.polite); // they rebuilt their side
+        this.#links.get(from)?.link.handleDescription({ type: 'offer', sdp: frame.sdp });
+        return;
+      }
       case 'answer':
-        this.#links.get(String(frame.from))?.handleDescription({ type: frame.type, sdp: frame.sdp });
+        this.#links.get(from)?.link.handleDescription({ type: 'answer', sdp: frame.sdp });
         return;
       case 'ice-candidate':
-        this.#links.get(String(frame.from))?.handleCandidate(frame.candidate ?? null);
+        this.#links.get(from)?.link.handleCandidate(frame.candidate ?? null);
         return;
       case 'room-ended':
         for (const [peerId, peer] of [...this.#peers]) this.emit(CallEvent.PeerLeft, { peerId, reason: 'room_ended', peer });
@@ -214,58 +302,119 @@ export class Call extends Emitter {
     if (this.#ended) return;
     if (!error.fatal) this.emit(CallEvent.Error, { error });
     else if (!isReconnectable(error)) this.#end(endReasonFor(error), error);
-    // A reconnectable fatal error is followed by the close, which starts the rejoin.
+    // A reconnectable fatal error is followed by the close, which starts the reconnection.
   }
 
   /** @param {PeercallError} error */
-  async #onSignalLost(error) {
+  #onSignalLost(error) {
     if (this.#ended || this.#reconnecting) return;
-    if (!isReconnectable(error)) {
-      this.#end(endReasonFor(error), error);
-      return;
-    }
+    if (!isReconnectable(error)) this.#end(endReasonFor(error), error);
+    else void this.#reconnect(error);
+  }
+
+  /**
+   * The network came back or changed: the socket may be dead without knowing it yet, and
+   * the media path likely broke. Take the session over on a fresh socket and nudge ICE.
+   * @param {'online' | 'network_change'} cause
+   */
+  #networkBack(cause) {
+    if (this.#ended) return;
+    for (const entry of this.#links.values()) entry.recovery.nudge(cause);
+    if (this.#reconnecting) this.#wake();
+    else void this.#reconnect(new PeercallError(ErrorCode.ConnectionLost, `Network ${cause}`, { fatal: true }));
+  }
+
+  /** Resume (or rejoin) on a new socket; the old one is closed only once replaced. @param {PeercallError} error */
+  async #reconnect(error) {
     this.#reconnecting = true;
     this.emit(CallEvent.Reconnecting, { error });
-    let session;
+    const sleep = (/** @type {number} */ ms) => new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => { clearTimeout(timer); resolve(undefined); };
+    });
+    const attempt = async () => {
+      if (this.#resumeToken) {
+        try {
+          return { resumed: true, session: await this.#init.resume(this.#resumeToken, this.#lastSeq) };
+        } catch (err) {
+          if (!(err instanceof PeercallError) || err.code !== ErrorCode.ResumeFailed) throw err;
+          this.#resumeToken = null; // the server forgot us: join again
+        }
+      }
+      return { resumed: false, session: await this.#init.connect() };
+    };
+    let result;
     try {
-      session = await retryConnect(this.#init.connect, this.#init.reconnectPolicy, error, () => this.#ended);
+      result = await retryConnect(attempt, this.#init.reconnectPolicy, error, () => this.#ended, sleep);
     } catch (err) {
       this.#reconnecting = false;
       const final = /** @type {PeercallError} */ (err);
       this.#end(endReasonFor(final), final);
       return;
+    } finally {
+      this.#wake = () => {};
     }
     this.#reconnecting = false;
-    if (!session) return;
+    if (!result) return;
+    const old = this.#signal;
     if (this.#ended) {
-      session.signal.send({ type: 'leave', reason: 'hangup' });
-      session.signal.close();
+      result.session.signal.send({ type: 'leave', reason: 'hangup' });
+      result.session.signal.close();
       return;
     }
-    this.#rejoined(session);
+    if (result.resumed) this.#resumed(result.session);
+    else this.#rejoined(result.session);
+    old.close(1000, 'replaced by a new connection');
+    this.emit(CallEvent.Reconnected, { self: this.#self, resumed: result.resumed });
+  }
+
+  /** Same session, new socket: the links are untouched. @param {Session} session */
+  #resumed(session) {
+    this.#self = this.#attach(session);
+    const present = new Set((session.joined.peers ?? []).map((/** @type {any} */ p) => String(p.peer_id)));
+    for (const [peerId, peer] of [...this.#peers]) {
+      if (present.has(peerId)) continue;
+      this.#closeLink(peerId);
+      this.#peers.delete(peerId);
+      this.emit(CallEvent.PeerLeft, { peerId, reason: 'disconnected', peer });
+    }
+    if (session.joined.replay_gap) for (const entry of this.#links.values()) entry.recovery.nudge('manual');
   }
 
   /**
-   * We are a new member now: the others dropped their connections to our old peer id, so
-   * every link is rebuilt, as the impolite newcomer.
+   * A new session (new peer id). Links to peers that are back under a new id are kept and
+   * re-addressed; peers not back yet keep their link until they rejoin (`peer-joined`
+   * re-addresses it) — the media never stopped flowing peer to peer.
    * @param {Session} session
    */
   #rejoined(session) {
-    const before = new Map(this.#peers);
-    for (const peerId of [...this.#links.keys()]) this.#closeLink(peerId);
-    this.#peers.clear();
+    this.#lastSeq = 0;
     this.#self = this.#attach(session);
-    for (const [peerId, peer] of before) {
-      if (!this.#peers.has(peerId)) this.emit(CallEvent.PeerLeft, { peerId, reason: 'disconnected', peer });
+    for (const peer of (session.joined.peers ?? []).map(toPeer)) {
+      const known = this.#peerIdOf(peer.identity);
+      const entry = known === undefined ? undefined : this.#links.get(known);
+      if (known !== undefined && entry?.link.connectionState === 'connected') {
+        this.#rekey(known, peer);
+        // Confirms the pairing under the new ids (harmless if the other side kept its link too).
+        entry.link.restartIce();
+      } else {
+        if (known !== undefined) {
+          this.#closeLink(known);
+          this.#peers.delete(known);
+        }
+        this.#addPeer(peer, false);
+        this.emit(CallEvent.PeerJoined, { peer });
+      }
     }
-    for (const [peerId, peer] of this.#peers) if (!before.has(peerId)) this.emit(CallEvent.PeerJoined, { peer });
-    this.emit(CallEvent.Reconnected, { self: this.#self });
   }
 
   /** @param {EndReason} reason @param {PeercallError} [error] */
   #end(reason, error) {
     if (this.#ended) return;
     this.#ended = true;
+    this.#stopNetwork();
+    if (typeof window !== 'undefined') window.removeEventListener('pagehide', this.#onPageHide);
+    this.#wake();
     this.#signal.close(1000, reason);
     for (const peerId of [...this.#links.keys()]) this.#closeLink(peerId);
     this.#peers.clear();

@@ -53,6 +53,8 @@ export const ErrorCode = Object.freeze({
   RoomFull: 'room_full',
   OriginForbidden: 'origin_forbidden',
   SessionReplaced: 'session_replaced',
+  ResumeFailed: 'resume_failed',
+  SessionExpired: 'session_expired',
   IdleTimeout: 'idle_timeout',
   SlowConsumer: 'slow_consumer',
   Internal: 'internal',

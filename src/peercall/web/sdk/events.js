@@ -17,10 +17,18 @@ export const CallEvent = Object.freeze({
   RemoteTrack: 'remoteTrack',
   /** `{peerId, state}`: the RTCPeerConnection.connectionState of a peer changed. */
   ConnectionState: 'connectionState',
-  /** `{error}`: the signaling connection was lost; the SDK is rejoining with the same token. */
+  /** `{error}`: our signaling connection was lost (or the network changed); the SDK is resuming the session. */
   Reconnecting: 'reconnecting',
-  /** `{self}`: rejoined after a lost signaling connection (`self.peerId` is new). */
+  /** `{self, resumed}`: signaling is back. `resumed`: same session; false: rejoined (`self.peerId` is new). */
   Reconnected: 'reconnected',
+  /** `{peerId, peer}`: a remote peer lost its signaling connection; its place is kept for the grace period. */
+  PeerReconnecting: 'peerReconnecting',
+  /** `{peerId, peer}`: that peer is back (resumed, or rejoined after a server restart). */
+  PeerReconnected: 'peerReconnected',
+  /** `{peerId, cause, step, attempt}`: the media path to a peer broke; a recovery step is being tried. */
+  MediaRecovering: 'mediaRecovering',
+  /** `{peerId, cause, durationMs, outcome, steps}`: the recovery episode ended (`recovered` or `failed`). */
+  MediaRecovered: 'mediaRecovered',
   /** `{error}`: a PeercallError; `error.fatal` tells whether the call ends because of it. */
   Error: 'error',
   /** `{reason, error?}`: the call is over; no further events follow. */
@@ -36,7 +44,7 @@ export const CallEvent = Object.freeze({
  * @typedef {Peer & {roomId: string, callId: string}} SelfInfo
  */
 
-/** @typedef {'hangup' | 'disconnected' | 'replaced' | 'removed' | 'room_ended'} PeerLeftReason */
+/** @typedef {'hangup' | 'navigate' | 'error' | 'disconnected' | 'timeout' | 'replaced' | 'room_ended'} PeerLeftReason */
 
 /**
  * Why we leave, as sent in the `leave` frame (the other side sees it as `peerLeft.reason`):
@@ -59,7 +67,11 @@ export const CallEvent = Object.freeze({
  * @property {{peerId: string, track: MediaStreamTrack, stream: MediaStream}} remoteTrack
  * @property {{peerId: string, state: RTCPeerConnectionState}} connectionState
  * @property {{error: import('./errors.js').PeercallError}} reconnecting
- * @property {{self: SelfInfo}} reconnected
+ * @property {{self: SelfInfo, resumed: boolean}} reconnected
+ * @property {{peerId: string, peer: Peer | undefined}} peerReconnecting
+ * @property {{peerId: string, peer: Peer | undefined}} peerReconnected
+ * @property {{peerId: string, cause: string, step: string, attempt: number}} mediaRecovering
+ * @property {{peerId: string, cause: string, durationMs: number, outcome: 'recovered' | 'failed', steps: {step: string, ok: boolean, ms: number}[]}} mediaRecovered
  * @property {{error: import('./errors.js').PeercallError}} error
  * @property {{reason: EndReason, error?: import('./errors.js').PeercallError}} ended
  */

@@ -24,9 +24,11 @@ import { toWebSocketUrl } from './wire.js';
  *   SDK acquires the media itself
  * @property {RTCIceServer[]} [iceServers] override the ICE servers the server announces
  * @property {number} [timeoutMs=15000] give up when the server has not admitted us by then
- * @property {import('./reconnect.js').ReconnectPolicy} [reconnectPolicy] how to rejoin
+ * @property {import('./reconnect.js').ReconnectPolicy} [reconnectPolicy] how to resume/rejoin
  *   after the signaling connection is lost (default: retry for up to 60 s;
  *   `{nextRetryDelayMs: () => null}` ends the call instead)
+ * @property {import('./media-recovery.js').MediaRecoveryPolicy} [mediaRecoveryPolicy] timers
+ *   and retry schedule of the media recovery ladder (default: DEFAULT_MEDIA_RECOVERY)
  */
 
 /**
@@ -62,6 +64,10 @@ export async function join(options) {
     const signal = new SignalClient(wsUrl);
     return { signal, joined: await signal.connect(token, { timeoutMs }) };
   };
+  const resume = async (/** @type {string} */ resumeToken, /** @type {number} */ lastSeq) => {
+    const signal = new SignalClient(wsUrl);
+    return { signal, joined: await signal.resume(resumeToken, lastSeq) };
+  };
 
   const ownsLocalStream = options.localStream === undefined;
   const localStream = ownsLocalStream ? await getLocalMedia(options.media) : options.localStream;
@@ -72,5 +78,8 @@ export async function join(options) {
     if (ownsLocalStream) stopStream(localStream);
     throw err;
   }
-  return new Call({ session, connect, reconnectPolicy, localStream: localStream ?? null, ownsLocalStream, iceServers });
+  return new Call({
+    session, connect, resume, reconnectPolicy, mediaRecoveryPolicy: options.mediaRecoveryPolicy,
+    localStream: localStream ?? null, ownsLocalStream, iceServers,
+  });
 }

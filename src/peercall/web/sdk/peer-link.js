@@ -32,7 +32,7 @@ import { ErrorCode, PeercallError } from './errors.js';
 /**
  * Outgoing signaling for this link; `type` is `offer`, `answer` or `ice-candidate`.
  * @callback SendSignal
- * @param {{type: 'offer' | 'answer', sdp: string} | {type: 'ice-candidate', candidate: RTCIceCandidateInit | null}} message
+ * @param {{type: 'offer' | 'answer', sdp: string, reset?: boolean} | {type: 'ice-candidate', candidate: RTCIceCandidateInit | null}} message
  * @returns {void}
  */
 
@@ -43,6 +43,9 @@ import { ErrorCode, PeercallError } from './errors.js';
  * @property {RTCIceServer[]} iceServers
  * @property {MediaStream | null} localStream
  * @property {SendSignal} send
+ * @property {boolean} [reset] this link replaces a broken one: its first offer tells the
+ *   other side to replace its connection too (recovery ladder, last rung)
+ * @property {RTCIceTransportPolicy} [iceTransportPolicy]
  */
 
 /**
@@ -75,16 +78,22 @@ export class PeerLink extends Emitter {
   /** @type {RTCPeerConnectionState} */
   #state = 'new';
 
+  #reset = false;
+  /** @type {RTCIceServer[]} */
+  #iceServers;
+
   /** @param {PeerLinkOptions} options */
-  constructor({ peerId, polite, iceServers, localStream, send }) {
+  constructor({ peerId, polite, iceServers, localStream, send, reset = false, iceTransportPolicy = 'all' }) {
     super();
-    /** @readonly */
+    /** The remote peer id; changes when the peer rejoins after a server restart. */
     this.peerId = peerId;
     this.#polite = polite;
     this.#send = send;
     this.#localStream = localStream;
+    this.#reset = reset;
+    this.#iceServers = iceServers;
     /** @readonly */
-    this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
     const pc = this.pc;
     pc.onnegotiationneeded = () => this.#makeOffer();
     pc.onicecandidate = ({ candidate }) => {
@@ -102,10 +111,13 @@ export class PeerLink extends Emitter {
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
       if (state === this.#state || this.#closed) return;
+      const recovered = state === 'connected' && (this.#state === 'disconnected' || this.#state === 'failed');
       this.#state = state;
+      if (recovered) void this.#sendKeyFrame();
       this.emit('connectionstate', state);
     };
-    if (!polite) this.#addLocalTracks();
+    // The newcomer (impolite) offers at once; so does a link that replaces a broken one.
+    if (!polite || reset) this.#addLocalTracks(true);
   }
 
   /** True for the side that yields on glare. */
@@ -140,9 +152,45 @@ export class PeerLink extends Emitter {
     });
   }
 
-  /** Renegotiate with new ICE credentials (recovery after `failed`/network change). */
-  restartIce() {
-    if (!this.#closed) this.pc.restartIce();
+  /**
+   * Renegotiate with new ICE credentials (recovery after `failed`/network change).
+   * @param {{relayOnly?: boolean}} [options] `relayOnly`: gather only TURN relay
+   *   candidates from now on, TURN over TLS (`turns:`) first — the path strict networks
+   *   leave open.
+   * @returns {boolean} false when relay-only was asked but no TURN server is configured
+   */
+  restartIce({ relayOnly = false } = {}) {
+    if (this.#closed) return false;
+    if (relayOnly) {
+      const turn = this.#iceServers.filter((server) => urlsOf(server).some((url) => url.startsWith('turn')));
+      if (turn.length === 0) return false;
+      const tlsFirst = [...turn].sort((a, b) => Number(hasTurns(b)) - Number(hasTurns(a)));
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: tlsFirst, iceTransportPolicy: 'relay' });
+    }
+    this.pc.restartIce();
+    return true;
+  }
+
+  /**
+   * After a recovery the remote decoder waits for a key frame (1–2 s by itself, since the
+   * frames sent during the outage are gone). Pausing and resuming the video encodings
+   * makes the encoder start again with a key frame right away.
+   */
+  async #sendKeyFrame() {
+    for (const sender of this.pc.getSenders()) {
+      if (sender.track?.kind !== 'video') continue;
+      try {
+        const params = sender.getParameters();
+        if (!params.encodings?.length) continue;
+        params.encodings.forEach((encoding) => { encoding.active = false; });
+        await sender.setParameters(params);
+        const again = sender.getParameters();
+        again.encodings.forEach((encoding) => { encoding.active = true; });
+        await sender.setParameters(again);
+      } catch (err) {
+        console.warn('[peercall] key frame refresh failed', err);
+      }
+    }
   }
 
   /** @returns {Promise<RTCStatsReport>} */
@@ -172,7 +220,7 @@ export class PeerLink extends Emitter {
       await this.pc.setLocalDescription();
       const local = this.pc.localDescription;
       // A remote offer may have been applied meanwhile; only a fresh offer is sent.
-      if (!this.#closed && local && local.type === 'offer') this.#send({ type: 'offer', sdp: local.sdp });
+      if (!this.#closed && local && local.type === 'offer') this.#sendOffer(local.sdp);
     } catch (err) {
       this.#fail('Could not create an offer', err);
     } finally {
@@ -193,10 +241,17 @@ export class PeerLink extends Emitter {
       // Overtaken by a remote offer meanwhile: negotiationneeded fires again if still needed.
       if (this.#closed || epoch !== this.#epoch || pc.signalingState !== 'stable' || this.#proposedOffer) return;
       this.#proposedOffer = { type: 'offer', sdp: offer.sdp };
-      this.#send({ type: 'offer', sdp: /** @type {string} */ (offer.sdp) });
+      this.#sendOffer(/** @type {string} */ (offer.sdp));
     } catch (err) {
       this.#fail('Could not create an offer', err);
     }
+  }
+
+  /** @param {string} sdp */
+  #sendOffer(sdp) {
+    const reset = this.#reset;
+    this.#reset = false;
+    this.#send(reset ? { type: 'offer', sdp, reset: true } : { type: 'offer', sdp });
   }
 
   /** @param {RTCSessionDescriptionInit} description */
@@ -224,7 +279,7 @@ export class PeerLink extends Emitter {
       if (this.#closed) return;
       await this.#flushCandidates();
       if (!isOffer) return;
-      if (!this.#tracksAdded) this.#addLocalTracks();
+      if (!this.#tracksAdded) this.#addLocalTracks(false);
       await pc.setLocalDescription();
       const local = pc.localDescription;
       if (!this.#closed && local) this.#send({ type: 'answer', sdp: local.sdp });
@@ -238,8 +293,9 @@ export class PeerLink extends Emitter {
   /**
    * Add our tracks; reuse transceivers created by a remote offer, and make sure we can
    * receive both audio and video even when we send only one kind (or nothing).
+   * @param {boolean} offering we make the offer, so we decide what we receive
    */
-  #addLocalTracks() {
+  #addLocalTracks(offering) {
     this.#tracksAdded = true;
     const stream = this.#localStream;
     const kinds = new Set();
@@ -249,7 +305,7 @@ export class PeerLink extends Emitter {
         kinds.add(track.kind);
       }
     }
-    if (this.#polite) return; // the offer decided what we receive
+    if (!offering) return; // the remote offer decided what we receive
     for (const kind of ['audio', 'video']) {
       if (!kinds.has(kind)) this.pc.addTransceiver(kind, { direction: 'recvonly' });
     }
@@ -290,6 +346,11 @@ export class PeerLink extends Emitter {
     this.emit('error', new PeercallError(ErrorCode.NegotiationFailed, `${what} (${detail})`, { cause: err }));
   }
 }
+
+/** @param {RTCIceServer} server @returns {string[]} */
+const urlsOf = (server) => (Array.isArray(server.urls) ? server.urls : [server.urls]);
+/** @param {RTCIceServer} server */
+const hasTurns = (server) => urlsOf(server).some((url) => url.startsWith('turns:'));
 
 /**
  * A candidate as sent on the wire: exactly the RTCIceCandidateInit members.

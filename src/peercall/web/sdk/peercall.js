@@ -31,6 +31,7 @@ export const VERSION = '0.1.0';
 /** Signaling protocol version spoken by this SDK. */
 export { PROTOCOL_VERSION } from './wire.js';
 export { DEFAULT_RECONNECT_POLICY, NO_RECONNECT } from './reconnect.js';
+export { DEFAULT_MEDIA_RECOVERY } from './media-recovery.js';
 
 /**
  * @typedef {import('./join.js').JoinOptions} JoinOptions

@@ -1,8 +1,8 @@
 /**
- * Rejoining after the signaling connection was lost (server restart, network switch,
- * laptop wake-up). Protocol v1 has no session resume, so the SDK joins again with the same
- * token; the server treats it as a new member (new peer id) and the connections to the
- * other peers are renegotiated.
+ * Getting the signaling session back after the connection was lost (network switch,
+ * laptop wake-up, server restart). First the SDK *resumes* (same peer id, missed frames
+ * replayed, peer connections untouched); when the server no longer knows the session
+ * (restarted, or the grace period is over) it *rejoins* with the same token.
  *
  * The retry schedule is an injectable policy, `nextRetryDelayMs(context)` → milliseconds
  * or `null` to give up.
@@ -24,15 +24,15 @@ import { ErrorCode, PeercallError } from './errors.js';
  * @property {(context: ReconnectContext) => number | null} nextRetryDelayMs
  */
 
-const DELAYS_MS = [0, 300, 1_000, 2_000, 4_000, 8_000];
+const DELAYS_MS = [0, 250, 500, 1_000, 2_000, 3_000];
 
-/** Retry at once, then with growing delays (+ up to 30 % jitter) for at most 60 s. */
+/** Retry at once, then often (the network is usually back within seconds), ±20 % jitter, for at most 60 s. */
 export const DEFAULT_RECONNECT_POLICY = Object.freeze({
   /** @param {ReconnectContext} context */
   nextRetryDelayMs({ attempt, elapsedMs }) {
     if (elapsedMs > 60_000) return null;
     const base = DELAYS_MS[Math.min(attempt - 1, DELAYS_MS.length - 1)];
-    return Math.round(base * (1 + 0.3 * Math.random()));
+    return Math.round(base * (0.8 + 0.4 * Math.random()));
   },
 });
 
@@ -42,7 +42,7 @@ export const NO_RECONNECT = Object.freeze({ nextRetryDelayMs: () => null });
 /** Failures after which joining again with the same token may succeed. */
 const RECONNECTABLE = new Set(/** @type {string[]} */ ([
   ErrorCode.ConnectionLost, ErrorCode.ConnectionFailed, ErrorCode.IdleTimeout,
-  ErrorCode.SlowConsumer, ErrorCode.Internal,
+  ErrorCode.SlowConsumer, ErrorCode.Internal, ErrorCode.ResumeFailed,
 ]));
 
 /** @param {PeercallError} error */
@@ -56,15 +56,17 @@ export const isReconnectable = (error) => RECONNECTABLE.has(error.code);
  * @param {ReconnectPolicy} policy
  * @param {PeercallError} error why the connection was lost
  * @param {() => boolean} cancelled
+ * @param {(ms: number) => Promise<void>} [sleep] wait between attempts; may end early
+ *   (the Call wakes it when the browser comes back online)
  * @returns {Promise<T | null>} null when cancelled
  * @throws {PeercallError} the last error when giving up
  */
-export async function retryConnect(connect, policy, error, cancelled) {
+export async function retryConnect(connect, policy, error, cancelled, sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))) {
   const lostAt = Date.now();
   for (let attempt = 1; ; attempt += 1) {
     const delay = policy.nextRetryDelayMs({ attempt, elapsedMs: Date.now() - lostAt, error });
     if (delay === null || delay === undefined) throw error;
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (delay > 0) await sleep(delay);
     if (cancelled()) return null;
     try {
       return await connect();

@@ -13,9 +13,9 @@ import { Emitter } from './emitter.js';
 import { ErrorCode, PeercallError, fromServerError } from './errors.js';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, closeError, parseFrame } from './wire.js';
 
-const PING_INTERVAL_MS = 10_000;
+const PING_INTERVAL_MS = 5_000;
 /** No frame at all from the server for this long (pongs included) means the link is dead. */
-const SERVER_SILENCE_MS = 35_000;
+const SERVER_SILENCE_MS = 12_000;
 const MAX_QUEUED_FRAMES = 256;
 /** Stop writing into the socket while this much is still unsent; queue instead. */
 const HIGH_WATER_BYTES = 1024 * 1024;
@@ -73,6 +73,29 @@ export class SignalClient extends Emitter {
    *   `connection_failed` when the server cannot be reached or does not answer in time
    */
   connect(token, { timeoutMs = 15_000 } = {}) {
+    return this.#open({ type: 'join', v: PROTOCOL_VERSION, token }, 'joined', timeoutMs);
+  }
+
+  /**
+   * Open the socket and take over a dropped session: resolves with the server's `resumed`
+   * frame; the frames we missed (after `lastSeq`) follow as ordinary `frame` events.
+   * @param {string} resumeToken from `joined`/`resumed`
+   * @param {number} lastSeq the highest `seq` we processed
+   * @param {{timeoutMs?: number}} [options]
+   * @returns {Promise<Record<string, any>>}
+   * @throws {PeercallError} `resume_failed` (join again instead) or `connection_failed`
+   */
+  resume(resumeToken, lastSeq, { timeoutMs = 5_000 } = {}) {
+    return this.#open({ type: 'resume', v: PROTOCOL_VERSION, resume_token: resumeToken, last_seq: lastSeq }, 'resumed', timeoutMs);
+  }
+
+  /**
+   * @param {Record<string, unknown>} first the first frame to send
+   * @param {string} expected the frame type that admits us
+   * @param {number} timeoutMs
+   * @returns {Promise<Record<string, any>>}
+   */
+  #open(first, expected, timeoutMs) {
     if (this.#ws) return Promise.reject(new PeercallError(ErrorCode.InvalidArgument, 'connect() called twice', { fatal: true }));
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -95,14 +118,14 @@ export class SignalClient extends Emitter {
         return;
       }
       this.#ws = ws;
-      ws.onopen = () => ws.send(JSON.stringify({ type: 'join', v: PROTOCOL_VERSION, token }));
+      ws.onopen = () => ws.send(JSON.stringify(first));
       ws.onmessage = (event) => {
         const frame = parseFrame(event.data);
         if (!frame) return;
         this.#lastFrameAt = Date.now();
         if (this.#joined) {
           this.#dispatch(frame);
-        } else if (frame.type === 'joined') {
+        } else if (frame.type === expected) {
           settled = true;
           clearTimeout(timer);
           this.#joined = true;

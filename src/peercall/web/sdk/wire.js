@@ -20,6 +20,8 @@ const CLOSE_CODES = /** @type {Record<number, string>} */ ({
   4008: ErrorCode.IdleTimeout,
   4009: ErrorCode.MessageTooLarge,
   4010: ErrorCode.SessionReplaced,
+  4011: ErrorCode.ResumeFailed,
+  4012: ErrorCode.SessionExpired,
   4013: ErrorCode.SlowConsumer,
   4029: ErrorCode.RateLimitAbuse,
   4403: ErrorCode.OriginForbidden,

@@ -7,7 +7,7 @@
 
 import { CallEvent, ErrorCode, getLocalMedia, join } from '/sdk/peercall.js';
 import {
-  RECONNECTING_TEXT, RETRYABLE_MEDIA_CODES, WAITING_TEXT, describeConnectionState, describeEnd, describeError, peerLeftText,
+  RECONNECTED_TEXT, RECONNECTING_MEDIA_TEXT, RECONNECTING_TEXT, RETRYABLE_MEDIA_CODES, peerLostText, peerReconnectingText, WAITING_TEXT, describeConnectionState, describeEnd, describeError, peerLeftText,
 } from './messages.js';
 import { CallTimer, formatDuration } from './timer.js';
 import { decodeTokenClaims, readLinkParams } from './token.js';
@@ -112,6 +112,8 @@ function runCall(call) {
   let remote = null;
   /** @type {string | undefined} name of the peer who hung up, when they did */
   let endedByPeer;
+  /** @type {string | undefined} name of the peer whose connection was lost for good */
+  let lostPeer;
 
   view.show('call');
   view.setStatus(call.peers.size > 0 ? describeConnectionState('new') : WAITING_TEXT);
@@ -127,11 +129,39 @@ function runCall(call) {
     view.attach(view.remoteVideo, stream);
     playRemote();
   });
+  /** Show "Reconnected" for a moment after a recovery, then the plain state. */
+  let recovering = false;
+  const showRecovered = () => {
+    recovering = false;
+    view.setStatus(RECONNECTED_TEXT);
+    setTimeout(() => {
+      if (!recovering && view.app.dataset.connection === 'connected') view.setStatus(describeConnectionState('connected'));
+    }, 2_000);
+  };
   call.on(CallEvent.ConnectionState, ({ peerId, state }) => {
     if (remote && peerId !== remote.peerId) return;
+    const wasBroken = view.app.dataset.connection === 'disconnected' || view.app.dataset.connection === 'failed';
     view.app.dataset.connection = state;
-    view.setStatus(describeConnectionState(state));
+    if (state === 'connected' && (wasBroken || recovering)) showRecovered();
+    else view.setStatus(describeConnectionState(state));
     if (state === 'connected') timer.start();
+  });
+  call.on(CallEvent.MediaRecovering, ({ peerId }) => {
+    if (remote && peerId !== remote.peerId) return;
+    recovering = true;
+    view.setStatus(RECONNECTING_MEDIA_TEXT);
+  });
+  call.on(CallEvent.MediaRecovered, ({ peerId, outcome }) => {
+    if (remote && peerId !== remote.peerId) return;
+    if (outcome === 'recovered') showRecovered();
+  });
+  call.on(CallEvent.PeerReconnecting, ({ peerId, peer }) => {
+    if (remote && peerId !== remote.peerId) return;
+    view.setStatus(peerReconnectingText(peer?.name ?? ''));
+  });
+  call.on(CallEvent.PeerReconnected, ({ peer }) => {
+    if (peer) remote = peer; // its peer id may be new (server restart)
+    if (view.app.dataset.connection === 'connected') showRecovered();
   });
   call.on(CallEvent.PeerLeft, ({ peerId, reason, peer }) => {
     if (remote && peerId !== remote.peerId) return;
@@ -142,6 +172,10 @@ function runCall(call) {
       // 1:1 call: when the other person hangs up, the call is over for us too.
       endedByPeer = peer?.name ?? '';
       call.leave('hangup');
+    } else if (reason === 'timeout') {
+      // Their network stayed down past the grace period: end cleanly, saying why.
+      lostPeer = peer?.name ?? '';
+      call.leave('hangup');
     } else if (reason !== 'room_ended') {
       view.setStatus(peerLeftText(peer?.name ?? ''));
     }
@@ -150,7 +184,9 @@ function runCall(call) {
   call.on(CallEvent.Reconnected, () => {
     const [peer] = call.peers.values();
     remote = peer ?? null;
-    view.setStatus(peer ? describeConnectionState('new') : WAITING_TEXT);
+    if (!peer) view.setStatus(WAITING_TEXT);
+    else if (view.app.dataset.connection === 'connected') showRecovered();
+    else view.setStatus(describeConnectionState('new'));
   });
   call.on(CallEvent.Error, ({ error }) => {
     if (!error.fatal) console.warn(`[peercall] ${error.code}: ${error.message}`);
@@ -162,7 +198,7 @@ function runCall(call) {
     view.remoteVideo.srcObject = null;
     view.unmuteButton.hidden = true;
     view.show('ended');
-    const detail = describeEnd(reason, { byPeer: endedByPeer });
+    const detail = lostPeer !== undefined ? peerLostText(lostPeer) : describeEnd(reason, { byPeer: endedByPeer });
     view.endedDetail.textContent = detail || (error ? describeError(error) : '');
     if (timer.elapsedMs > 0) {
       view.endedDuration.textContent = `Call duration ${formatDuration(timer.elapsedMs)}`;

@@ -17,6 +17,7 @@ const ERROR_TEXT = {
   room_full: 'This call is full: the other participants are already connected.',
   origin_forbidden: 'This call cannot be joined from this website.',
   session_replaced: 'You joined this call from another tab or device, so this one was disconnected.',
+  session_expired: 'Your connection was lost for too long, so the call ended. Open the link again to rejoin.',
   unsupported_version: 'This page is out of date. Please reload it.',
   connection_failed: 'Could not reach the call server. Check your internet connection and try again.',
   connection_lost: 'The connection to the call server was lost.',
@@ -50,6 +51,7 @@ export function describeEnd(reason, { byPeer } = {}) {
     case 'room_ended': return 'The call was closed by the organiser.';
     case 'replaced': return ERROR_TEXT.session_replaced;
     case 'disconnected': return ERROR_TEXT.connection_lost;
+    case 'timeout': return ERROR_TEXT.session_expired;
     default: return '';
   }
 }
@@ -62,14 +64,22 @@ export function describeEnd(reason, { byPeer } = {}) {
 export function describeConnectionState(state) {
   switch (state) {
     case 'connected': return 'Connected';
-    case 'disconnected': return 'Connection unstable, reconnecting…';
-    case 'failed': return 'Connection lost, trying to reconnect…';
+    case 'disconnected': return RECONNECTING_MEDIA_TEXT;
+    case 'failed': return RECONNECTING_MEDIA_TEXT;
     default: return 'Connecting…';
   }
 }
 
 export const WAITING_TEXT = 'Waiting for the other person…';
 export const RECONNECTING_TEXT = 'Reconnecting to the call server…';
+export const RECONNECTING_MEDIA_TEXT = 'Reconnecting…';
+export const RECONNECTED_TEXT = 'Reconnected';
+
+/** @param {string} name */
+export const peerReconnectingText = (name) => `${name || 'The other person'} is reconnecting…`;
+
+/** @param {string} name */
+export const peerLostText = (name) => `The connection to ${name || 'the other person'} was lost for too long, so the call ended.`;
 
 /** @param {string} name */
 export const peerLeftText = (name) => `${name || 'The other person'} left the call`;

@@ -1,0 +1,139 @@
+"""Keeping a member's place while its signaling socket is gone.
+
+A dropped socket *suspends* the member: the others see ``peer-reconnecting``, frames
+for it are buffered by the hub, and a grace timer starts. A resume within the grace
+period re-attaches it (``peer-resumed``); otherwise it is removed with reason
+``timeout``. Each episode is stored as a reconnect record of the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from peercall.errors import PeercallError
+from peercall.hub.base import Deliver, Preamble, ResumeOutcome, ResumeRefused
+from peercall.rooms.service import RoomService
+from peercall.store.base import ReconnectRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Suspension:
+    identity: str
+    started_at: float
+    cause: str
+    timer: asyncio.TimerHandle
+
+
+# Sessions that expired are remembered this long, so a late resume gets a clear
+# "expired" (end the call) rather than "unknown" (which after a server restart means: join again).
+TOMBSTONE_S = 600.0
+MAX_TOMBSTONES = 10_000
+
+
+class ResumeKeeper:
+    def __init__(self, rooms: RoomService, grace_s: float) -> None:
+        self._rooms = rooms
+        self.grace_s = grace_s
+        self._suspended: dict[tuple[str, str], _Suspension] = {}
+        self._expired: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def suspend(self, room_id: str, peer_id: str, identity: str, epoch: int, cause: str) -> bool:
+        """Keep the slot of a member whose socket dropped; False if it was not attached."""
+        if not await self._rooms.hub.suspend(room_id, peer_id, epoch):
+            return False
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(self.grace_s, self._spawn_expiry, room_id, peer_id)
+        self._suspended[(room_id, peer_id)] = _Suspension(identity, time.time(), cause, timer)
+        await self._rooms.hub.broadcast(room_id, {"type": "peer-reconnecting", "peer_id": peer_id}, exclude=peer_id)
+        log.info("peer suspended", extra={"room_id": room_id, "peer_id": peer_id})
+        return True
+
+    async def resume(
+        self, room_id: str, peer_id: str, secret: str, deliver: Deliver, last_seq: int, preamble: Preamble
+    ) -> ResumeOutcome:
+        evict = PeercallError("session_replaced", "this session resumed on another connection").to_frame()
+        try:
+            outcome = await self._rooms.hub.resume(
+                room_id, peer_id, secret, deliver, last_seq=last_seq, evict_frame=evict, preamble=preamble
+            )
+        except ResumeRefused:
+            expired_at = self._expired.get((room_id, peer_id))
+            if expired_at is not None and time.time() - expired_at < TOMBSTONE_S:
+                raise PeercallError(
+                    "session_expired", f"you were disconnected for more than {self.grace_s:.0f} s; the call ended"
+                ) from None
+            raise PeercallError("resume_failed", "the session is unknown here; join again") from None
+        episode = self._suspended.pop((room_id, peer_id), None)
+        if episode is not None:
+            episode.timer.cancel()
+        await self._rooms.hub.broadcast(room_id, {"type": "peer-resumed", "peer_id": peer_id}, exclude=peer_id)
+        started = episode.started_at if episode else time.time()
+        await self._record(
+            room_id,
+            peer_id,
+            outcome.member.identity,
+            episode.cause if episode else "socket_replaced",
+            started,
+            "resumed",
+            gap=outcome.gap,
+        )
+        return outcome
+
+    def _spawn_expiry(self, room_id: str, peer_id: str) -> None:
+        task = asyncio.create_task(self._expire(room_id, peer_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _expire(self, room_id: str, peer_id: str) -> None:
+        episode = self._suspended.pop((room_id, peer_id), None)
+        if episode is None or not await self._rooms.hub.is_suspended(room_id, peer_id):
+            return
+        log.info("resume grace period over", extra={"room_id": room_id, "peer_id": peer_id})
+        self._expired[(room_id, peer_id)] = time.time()
+        while len(self._expired) > MAX_TOMBSTONES:
+            self._expired.popitem(last=False)
+        call_id = self._rooms.call_id(room_id)
+        await self._rooms.leave(room_id, peer_id, "timeout")
+        if call_id:
+            await self._rooms.store.add_reconnect(
+                ReconnectRecord(
+                    call_id,
+                    peer_id,
+                    episode.identity,
+                    "signaling",
+                    episode.cause,
+                    episode.started_at,
+                    time.time(),
+                    "timeout",
+                )
+            )
+
+    async def _record(
+        self, room_id: str, peer_id: str, identity: str, cause: str, started: float, outcome: str, *, gap: bool
+    ) -> None:
+        call_id = self._rooms.call_id(room_id)
+        if call_id:
+            steps = [{"step": "signaling_resume", "ok": True, "replay_gap": gap}]
+            await self._rooms.store.add_reconnect(
+                ReconnectRecord(call_id, peer_id, identity, "signaling", cause, started, time.time(), outcome, steps)
+            )
+
+    def forget(self, room_id: str, peer_id: str) -> None:
+        """The member left for good (e.g. replaced): drop its grace timer."""
+        episode = self._suspended.pop((room_id, peer_id), None)
+        if episode is not None:
+            episode.timer.cancel()
+
+    async def close(self) -> None:
+        for episode in self._suspended.values():
+            episode.timer.cancel()
+        self._suspended.clear()
+        for task in list(self._tasks):
+            task.cancel()

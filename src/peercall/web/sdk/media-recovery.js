@@ -1,0 +1,173 @@
+/**
+ * Media recovery for one {@link PeerLink}: notice a broken media path quickly and climb a
+ * failover ladder until media flows again.
+ *
+ * Triggers: `connectionState` `failed` (at once) or a `disconnected` that lasts, the
+ * browser going `online` again / a network change (reported by the Call), and inbound
+ * media that stops while ICE still claims `connected` (bytes received stall).
+ *
+ * Exactly one side drives a recovery: the *impolite* side. The polite side steps in
+ * only when the impolite side stayed silent for `politeGraceMs` (e.g. only our network
+ * changed and the other side never noticed). Perfect negotiation absorbs the rare glare.
+ *
+ * Ladder (each rung tried `attemptsPerStep` times, waits from the injectable policy):
+ *   1. `ice_restart`    — new ICE credentials on the same connection;
+ *   2. `relay_restart`  — ICE restart limited to TURN relays, TURN/TLS on 443 first
+ *                         (skipped when no TURN server is configured);
+ *   3. `new_connection` — a fresh RTCPeerConnection, fully renegotiated.
+ * When media flows again the episode is reported (`recovered`, steps, duration).
+ *
+ * @module media-recovery
+ */
+
+/**
+ * @typedef {'ice_disconnected' | 'ice_failed' | 'network_change' | 'offline' | 'no_inbound_media' | 'manual'} RecoveryCause
+ * @typedef {'ice_restart' | 'relay_restart' | 'new_connection'} RecoveryStep
+ * @typedef {{step: RecoveryStep, ok: boolean, ms: number}} StepResult
+ */
+
+/**
+ * @typedef {object} RecoveryContext
+ * @property {number} attempt 1-based attempt number within the episode
+ * @property {number} elapsedMs since the episode started
+ * @property {RecoveryCause} cause
+ */
+
+/**
+ * @typedef {object} MediaRecoveryPolicy
+ * @property {(ctx: RecoveryContext) => number} nextRetryDelayMs wait before the next attempt
+ * @property {number} disconnectedGraceMs how long `disconnected` may last before we act
+ * @property {number} politeGraceMs how long the polite side leaves the lead to the other side
+ * @property {number} attemptsPerStep attempts on a rung before climbing to the next
+ * @property {number} stallMs inbound bytes frozen this long while "connected" = broken
+ * @property {number} giveUpMs end the episode as `failed` after this long (the Call decides what next)
+ */
+
+const RETRY_MS = [400, 800, 1_500, 2_500, 4_000];
+
+/** Frequent early retries (the network often returns within seconds), then every ~4 s. */
+export const DEFAULT_MEDIA_RECOVERY = Object.freeze(/** @type {MediaRecoveryPolicy} */ ({
+  nextRetryDelayMs: ({ attempt }) => Math.round(RETRY_MS[Math.min(attempt - 1, RETRY_MS.length - 1)] * (0.8 + 0.4 * Math.random())),
+  disconnectedGraceMs: 2_000,
+  politeGraceMs: 3_000,
+  attemptsPerStep: 3,
+  stallMs: 3_000,
+  giveUpMs: 120_000,
+}));
+
+/**
+ * @typedef {object} RecoveryHooks
+ * @property {(step: RecoveryStep) => boolean} attempt run one rung; false when the rung is not available
+ * @property {(info: {cause: RecoveryCause, step: RecoveryStep, attempt: number}) => void} onStep
+ * @property {(report: {cause: RecoveryCause, durationMs: number, outcome: 'recovered' | 'failed', steps: StepResult[]}) => void} onDone
+ */
+
+const LADDER = /** @type {RecoveryStep[]} */ (['ice_restart', 'relay_restart', 'new_connection']);
+
+/**
+ * Watch one link. Returns a controller: `nudge(cause)` starts (or speeds up) a recovery,
+ * `stop()` ends the watch.
+ * @param {import('./peer-link.js').PeerLink} link
+ * @param {RecoveryHooks} hooks
+ * @param {MediaRecoveryPolicy} [policy]
+ */
+export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY) {
+  /** @type {{cause: RecoveryCause, startedAt: number, attempt: number, rung: number, onRung: number, steps: StepResult[], stepAt: number} | null} */
+  let episode = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  let lastBytes = -1;
+  let lastBytesAt = Date.now();
+
+  const schedule = (/** @type {number} */ ms) => {
+    clearTimeout(timer);
+    timer = setTimeout(tick, ms);
+  };
+
+  const begin = (/** @type {RecoveryCause} */ cause, /** @type {number} */ delayMs) => {
+    if (!episode) episode = { cause, startedAt: Date.now(), attempt: 0, rung: 0, onRung: 0, steps: [], stepAt: 0 };
+    schedule(link.polite && cause !== 'network_change' ? Math.max(delayMs, policy.politeGraceMs) : delayMs);
+  };
+
+  function tick() {
+    if (!episode) return;
+    const now = Date.now();
+    if (now - episode.startedAt > policy.giveUpMs) return finish('failed');
+    if (episode.attempt > 0) episode.steps.push({ step: LADDER[episode.rung], ok: false, ms: now - episode.stepAt });
+    if (episode.attempt > 0 && ++episode.onRung >= policy.attemptsPerStep && episode.rung < LADDER.length - 1) {
+      episode.rung += 1;
+      episode.onRung = 0;
+    }
+    // Skip rungs that are not available (no TURN server for relay_restart).
+    while (!hooks.attempt(LADDER[episode.rung]) && episode.rung < LADDER.length - 1) episode.rung += 1;
+    episode.attempt += 1;
+    episode.stepAt = now;
+    hooks.onStep({ cause: episode.cause, step: LADDER[episode.rung], attempt: episode.attempt });
+    schedule(policy.nextRetryDelayMs({ attempt: episode.attempt, elapsedMs: now - episode.startedAt, cause: episode.cause }));
+  }
+
+  const finish = (/** @type {'recovered' | 'failed'} */ outcome) => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (!episode) return;
+    const done = episode;
+    episode = null;
+    if (outcome === 'recovered' && done.attempt > 0) done.steps.push({ step: LADDER[done.rung], ok: true, ms: Date.now() - done.stepAt });
+    hooks.onDone({ cause: done.cause, durationMs: Date.now() - done.startedAt, outcome, steps: done.steps });
+  };
+
+  const offState = link.on('connectionstate', (state) => {
+    if (state === 'connected') {
+      lastBytesAt = Date.now();
+      if (episode) finish('recovered');
+    } else if (state === 'failed') {
+      begin('ice_failed', 0);
+    } else if (state === 'disconnected') {
+      begin('ice_disconnected', policy.disconnectedGraceMs);
+    }
+  });
+
+  // Inbound media stall: ICE can say "connected" while nothing arrives (one-way breaks).
+  const stallTimer = setInterval(async () => {
+    if (link.connectionState !== 'connected' || episode) return;
+    let bytes = 0;
+    try {
+      (await link.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') bytes += s.bytesReceived ?? 0; });
+    } catch {
+      return;
+    }
+    const now = Date.now();
+    if (bytes !== lastBytes || bytes === 0) {
+      lastBytes = bytes;
+      lastBytesAt = now;
+    } else if (now - lastBytesAt > policy.stallMs) {
+      lastBytesAt = now;
+      begin('no_inbound_media', 0);
+    }
+  }, 1_000);
+
+  return {
+    /**
+     * Something outside the link suggests the path broke (network change, back online):
+     * act now rather than wait for ICE timers.
+     * @param {RecoveryCause} cause
+     */
+    nudge(cause) {
+      if (episode) {
+        schedule(0);
+      } else if (link.connectionState !== 'connected' || cause === 'network_change') {
+        begin(cause, 0);
+      }
+    },
+    /** True while a recovery episode is running. */
+    get active() {
+      return episode !== null;
+    },
+    stop() {
+      clearTimeout(timer);
+      clearInterval(stallTimer);
+      offState();
+      episode = null;
+    },
+  };
+}
