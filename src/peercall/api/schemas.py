@@ -32,6 +32,7 @@ class PeerOut(BaseModel):
     name: str
     role: str
     joined_at: float
+    media: dict[str, Any] = Field(default_factory=dict, description="audio on|muted|none, video on|off|none, screen")
 
 
 class RoomOut(BaseModel):

@@ -9,7 +9,7 @@ client says the last ``seq`` it saw and gets the rest replayed — or is removed
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 Frame = dict[str, Any]
@@ -30,10 +30,21 @@ class Member:
     name: str
     role: str
     joined_at: float
+    # Last announced media state (mic, camera, screen share): late joiners see the truth.
+    media: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_MEDIA))
 
     def public(self) -> Frame:
         """The peer description sent to the other members."""
-        return {"peer_id": self.peer_id, "identity": self.identity, "name": self.name, "role": self.role}
+        return {
+            "peer_id": self.peer_id,
+            "identity": self.identity,
+            "name": self.name,
+            "role": self.role,
+            "media": dict(self.media),
+        }
+
+
+DEFAULT_MEDIA: dict[str, Any] = {"audio": "on", "video": "on", "screen": False}
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,10 @@ class Hub(Protocol):
     async def broadcast(self, room_id: str, frame: Frame, *, exclude: str | None = None) -> None: ...
 
     async def members(self, room_id: str) -> list[Member]: ...
+
+    async def set_media(self, room_id: str, peer_id: str, media: dict[str, Any]) -> Member | None:
+        """Record a member's media state; returns the updated member (None if absent)."""
+        ...
 
     async def close_room(self, room_id: str, frame: Frame) -> list[Member]:
         """Deliver `frame` to every member, remove them all and return who was there."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from peercall.hub.base import (
     REPLAY_FRAMES,
@@ -140,6 +141,13 @@ class MemoryHub:
         for peer_id, slot in list(self._rooms.get(room_id, {}).items()):
             if peer_id != exclude:
                 slot.push(frame)
+
+    async def set_media(self, room_id: str, peer_id: str, media: dict[str, Any]) -> Member | None:
+        slot = self._rooms.get(room_id, {}).get(peer_id)
+        if slot is None:
+            return None
+        slot.member = replace(slot.member, media=dict(media))
+        return slot.member
 
     async def members(self, room_id: str) -> list[Member]:
         return [slot.member for slot in self._rooms.get(room_id, {}).values()]

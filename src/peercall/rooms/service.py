@@ -70,6 +70,8 @@ class RoomService:
     ) -> tuple[JoinOutcome, str, int]:
         """Admit a member; returns who else is there, the call id and the attachment epoch."""
         room = await self.get_live_room(room_id)
+        if await self.store.is_banned(room_id, member.identity):
+            raise PeercallError("removed", "you were removed from this call by the host")
         evict = PeercallError("session_replaced", "you joined this call from another connection").to_frame()
         async with self._lock(room_id):
             try:

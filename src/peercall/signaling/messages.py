@@ -86,15 +86,50 @@ class RecoveryReport(_Frame):
     steps: Annotated[list[RecoveryStep], Field(max_length=32)] = []
 
 
+class MediaState(_Frame):
+    """What this member is sending now; kept by the server and shown to the others."""
+
+    type: Literal["media-state"]
+    audio: Literal["on", "muted", "none"]
+    video: Literal["on", "off", "none"]
+    screen: bool = False
+
+
+ModerationAction = Literal[
+    "mute_audio", "disable_video", "stop_screen", "remove", "ask_unmute", "ask_video", "unmute_audio", "enable_video"
+]
+
+
+class Moderate(_Frame):
+    """A host's command about another member (roles are enforced by the server)."""
+
+    type: Literal["moderate"]
+    to: PeerId
+    action: ModerationAction
+
+
 class Ping(_Frame):
     type: Literal["ping"]
     ts: float | None = None
 
 
-AnyClientFrame = Join | Resume | Offer | Answer | IceCandidate | Leave | Ping | RecoveryReport
+AnyClientFrame = Join | Resume | Offer | Answer | IceCandidate | Leave | Ping | RecoveryReport | MediaState | Moderate
 ClientFrame = Annotated[AnyClientFrame, Field(discriminator="type")]
 RelayFrame = Offer | Answer | IceCandidate
-CLIENT_TYPES = frozenset({"join", "resume", "offer", "answer", "ice-candidate", "leave", "ping", "recovery-report"})
+CLIENT_TYPES = frozenset(
+    {
+        "join",
+        "resume",
+        "offer",
+        "answer",
+        "ice-candidate",
+        "leave",
+        "ping",
+        "recovery-report",
+        "media-state",
+        "moderate",
+    }
+)
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from peercall.auth.tokens import TokenIssuer
 from peercall.errors import PeercallError
 from peercall.hub.base import Deliver, Frame, Member
+from peercall.rooms.moderation import Moderator
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling import PROTOCOL_VERSION
@@ -24,6 +25,8 @@ from peercall.signaling.messages import (
     AnyClientFrame,
     Join,
     Leave,
+    MediaState,
+    Moderate,
     Ping,
     RecoveryReport,
     Resume,
@@ -63,6 +66,7 @@ class SignalingSession:
     ) -> None:
         self._rooms = rooms
         self._keeper = keeper
+        self._moderator = Moderator(rooms)
         self._resume_secret = secrets.token_urlsafe(24)
         self._epoch = 0
         self._failed = False
@@ -123,6 +127,16 @@ class SignalingSession:
             await self.close(frame.reason)
         elif isinstance(frame, RecoveryReport):
             await self._store_recovery(frame)
+        elif isinstance(frame, MediaState):
+            media = frame.model_dump(exclude={"type"})
+            if await self._rooms.hub.set_media(self.room_id, self.member.peer_id, media):
+                await self._rooms.hub.broadcast(
+                    self.room_id,
+                    {"type": "peer-media", "peer_id": self.member.peer_id, "media": media},
+                    exclude=self.member.peer_id,
+                )
+        elif isinstance(frame, Moderate):
+            await self._moderator.act(self.room_id, self.member, frame.to, frame.action)
         else:
             await self._rooms.relay(self.room_id, self.member.peer_id, frame.to, relay_payload(frame))
 

@@ -68,6 +68,14 @@ reconnects = sa.Table(
     sa.Column("steps", sa.Text, nullable=False),
 )
 
+bans = sa.Table(
+    "room_bans",
+    metadata,
+    sa.Column("room_id", sa.String(64), sa.ForeignKey("rooms.id"), primary_key=True),
+    sa.Column("identity", sa.String(64), primary_key=True),
+    sa.Column("banned_at", sa.Float, nullable=False),
+)
+
 
 class SqlStore:
     """Rooms and call sessions in a SQL database."""
@@ -212,6 +220,17 @@ class SqlStore:
                     steps=json.dumps(record.steps),
                 )
             )
+
+    async def ban(self, room_id: str, identity: str, at: float) -> None:
+        async with self.engine.begin() as conn:
+            exists = await conn.execute(bans.select().where(bans.c.room_id == room_id, bans.c.identity == identity))
+            if exists.first() is None:
+                await conn.execute(bans.insert().values(room_id=room_id, identity=identity, banned_at=at))
+
+    async def is_banned(self, room_id: str, identity: str) -> bool:
+        query = bans.select().where(bans.c.room_id == room_id, bans.c.identity == identity)
+        async with self.engine.connect() as conn:
+            return (await conn.execute(query)).first() is not None
 
     async def list_reconnects(self, call_id: str) -> list[ReconnectRecord]:
         query = reconnects.select().where(reconnects.c.call_id == call_id).order_by(reconnects.c.started_at)
