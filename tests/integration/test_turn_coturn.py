@@ -7,6 +7,7 @@ coturn relay to; 127.0.0.1 and every other special range stay denied, as in prod
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -39,10 +40,11 @@ def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
     stop_coturn(server)
 
 
-def turn_test(*args: str) -> tuple[int, dict]:
+def turn_test(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:
     """Run the real CLI; returns its exit status and the JSON object on its last line."""
     command = [sys.executable, "-m", "peercall.cli", "turn", "test", "--json", "--timeout", "2", *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    environment = {**os.environ, **(env or {})}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT, env=environment)
     assert done.stdout.strip(), done.stderr
     return done.returncode, json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -58,7 +60,7 @@ def test_turn_cli_proves_stun_udp_tcp_and_tls(coturn: Coturn):
         assert check["ok"], (transport, check["reason"])
         assert check["reason"] is None and check["rtt_ms"] > 0
         if transport != "stun":
-            assert check["allocate_ms"] > 0 and check["relayed_address"].startswith("127.0.0.1:")
+            assert check["allocate_ms"] > 0 and check["relayed_address"].startswith(f"{PEER_ADDRESS}:")
     assert checks["tls"]["tls"]["subject"] == "CN=localhost" and checks["tls"]["tls"]["days_left"] > 0
     assert report["dangerous"] == [] and status == 0
     refused = {n["target"] for n in report["negative_probes"] if n["outcome"] == "refused"}
@@ -87,6 +89,13 @@ def test_turn_cli_username_password_and_untrusted_tls(coturn: Coturn):
     assert checks["udp"]["ok"] and checks["tcp"]["ok"]
     assert checks["tls"]["reason_code"] == "tls_certificate" and "issuer unknown" in checks["tls"]["reason"]
     assert status == 1
+
+
+def test_turn_cli_takes_the_secret_from_the_environment(coturn: Coturn):
+    """Keeps the secret off the command line (visible in `ps`)."""
+    urls = [u for u in coturn.urls() if not u.startswith("turns:")]
+    status, report = turn_test(*urls, "--bind", PEER_ADDRESS, env={"PEERCALL_TURN_SECRET": SECRET})
+    assert status == 0 and [c["ok"] for c in report["checks"]] == [True, True, True], report["checks"]
 
 
 async def test_turn_expired_credentials_are_rejected_by_coturn(coturn: Coturn):

@@ -69,6 +69,7 @@ class SignalingSession:
         self._moderator = Moderator(rooms)
         self._resume_secret = secrets.token_urlsafe(24)
         self._epoch = 0
+        self._room_settings: dict[str, object] = {}  # relay_only / turn_region shape the ICE fields
         self._failed = False
         self._tokens = tokens
         self._ice = ice
@@ -152,13 +153,19 @@ class SignalingSession:
             "name": member.name,
             "role": member.role,
             "peers": [other.public() for other in others],
-            "ice_servers": self._ice.for_identity(member.identity),
+            **self._ice_fields(member.identity),
             "resume_token": f"{room_id}.{member.peer_id}.{self._resume_secret}",
             "resume_grace_s": self._keeper.grace_s,
         }
 
+    def _ice_fields(self, identity: str) -> Frame:
+        """ICE servers of the room's TURN region; ``relay`` policy when the room is relay-only."""
+        servers, policy = self._ice.for_room(identity, self._room_settings)
+        return {"ice_servers": servers, "ice_transport_policy": policy}
+
     async def _join(self, frame: Join) -> None:
         claims = self._tokens.verify(frame.token)
+        self._room_settings = (await self._rooms.get_live_room(claims.room_id)).settings
         member = Member(
             peer_id=f"p_{secrets.token_urlsafe(9)}",
             identity=claims.identity,
@@ -182,6 +189,8 @@ class SignalingSession:
         peer_id, _, secret = rest.partition(".")
         if not (room_id and peer_id and secret):
             raise PeercallError("resume_failed", "malformed resume token; join again")
+        room = await self._rooms.store.get_room(room_id)  # a deleted room is the keeper's to refuse
+        self._room_settings = room.settings if room else {}
         self._resume_secret = secret
 
         def preamble(member: Member, others: list[Member], gap: bool) -> Frame:

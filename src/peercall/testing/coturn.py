@@ -2,16 +2,20 @@
 
 Its TLS certificate is issued by a throw-away test CA (so clients can trust the CA, as
 they would a real one). The configuration is the one ``peercall turn config`` generates;
-the default test overlay only allows the probe's loopback peer address 127.0.0.2
-(``allow-loopback-peers`` + ``allowed-peer-ip``), so 127.0.0.1 stays refused.
+the default test overlay only allows loopback peer address 127.0.0.2 (``allow-loopback-peers``
++ ``allowed-peer-ip``), where the relays and the probe's echo peer live, so 127.0.0.1 stays
+refused as in production.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime
 import ipaddress
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -134,7 +138,8 @@ def coturn_options(tmp: Path, *, tls: bool = True, production: bool = False, **o
         "realm": REALM,
         "secret": SECRET,
         "listening_ips": ("127.0.0.1",),
-        "relay_ips": ("127.0.0.1",),
+        # Relays live on 127.0.0.2 too, so two browser relays may talk to each other.
+        "relay_ips": (PEER_ADDRESS,),
         "port": free_udp_tcp_port(),
         "tls_port": free_udp_tcp_port(),
         "min_port": base,
@@ -172,7 +177,7 @@ def start_coturn(tmp: Path, options: CoturnOptions | None = None, *, config_text
         "--userdb",
         str(tmp / "turndb"),
     ]
-    process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, cwd=tmp)
+    process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, cwd=tmp, preexec_fn=_die_with_parent)
     ca = None
     if options.cert is not None:
         ca = TlsFiles(options.cert.parent / "ca.pem", options.cert, options.pkey or options.cert)
@@ -189,6 +194,12 @@ def start_coturn(tmp: Path, options: CoturnOptions | None = None, *, config_text
     )
     _wait_ready(coturn)
     return coturn
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM turnserver when the test process dies, even by SIGKILL (no stray relays)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _wait_ready(coturn: Coturn, timeout_s: float = 10) -> None:

@@ -38,7 +38,9 @@ def add_subcommand(commands: Any) -> None:
     test = sub.add_parser("test", help="prove STUN and TURN over UDP, TCP and TLS really relay data")
     test.add_argument("urls", nargs="*", metavar="URL", help="stun:/turn:/turns: URLs (default: configured servers)")
     creds = test.add_mutually_exclusive_group()
-    creds.add_argument("--secret", help="TURN REST shared secret: credentials are made for the test")
+    creds.add_argument(
+        "--secret", help="TURN REST shared secret (default: turn_secret, e.g. PEERCALL_TURN_SECRET): makes credentials"
+    )
     creds.add_argument("--username", help="a TURN username (with --password)")
     test.add_argument("--password", help="the TURN password for --username")
     test.add_argument("--json", action="store_true", help="print one JSON object (checks, dangerous, …)")
@@ -104,9 +106,9 @@ def _config(args: argparse.Namespace) -> int:
 def _test(args: argparse.Namespace) -> int:
     from peercall.turn.report import ProbeReport
 
-    if args.username is not None and args.password is None:
-        return _fail("--username needs --password")
-    targets = [(list(args.urls), args.secret)] if args.urls else _configured()
+    if (args.username is None) != (args.password is None):
+        return _fail("--username and --password go together")
+    targets = [(list(args.urls), args.secret or _configured_secret(args))] if args.urls else _configured()
     if not targets:
         return _fail("give URLs, or configure turn_servers / turn_urls")
     reports = []
@@ -164,6 +166,15 @@ def _probe(args: argparse.Namespace, urls: list[str], secret: str | None) -> Any
         negative=not args.no_negative,
     )
     return asyncio.run(run_probe(parsed, options))
+
+
+def _configured_secret(args: argparse.Namespace) -> str | None:
+    """The configured secret (keeps it off the command line, where `ps` shows it)."""
+    if args.username:
+        return None
+    from peercall.config import load_settings
+
+    return load_settings().turn_secret
 
 
 def _configured() -> list[tuple[list[str], str | None]]:

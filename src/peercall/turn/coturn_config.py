@@ -88,7 +88,7 @@ class CoturnOptions:
     max_bps: int = 0
     stale_nonce_s: int = 600
     max_allocate_lifetime_s: int = 3600
-    log_file: str = "syslog"
+    log_file: str | None = None  # None: syslog
     pidfile: Path | None = None
     userdb: Path | None = None
     test_allow_loopback_peers: bool = False
@@ -198,7 +198,8 @@ def render_coturn_config(options: CoturnOptions, *, now: datetime.datetime | Non
         if options.test_allow_loopback_peers:
             lines.append("allow-loopback-peers")
         lines += [f"allowed-peer-ip={ip}" for ip in options.test_allowed_peer_ips]
-    lines += ["", "## Operation", f"log-file={options.log_file}", "simple-log"]
+    lines += ["", "## Operation"]
+    lines += [f"log-file={options.log_file}", "simple-log"] if options.log_file else ["syslog"]
     if options.pidfile:
         lines.append(f"pidfile={options.pidfile}")
     if options.userdb:

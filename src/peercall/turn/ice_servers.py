@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from peercall.config import Settings
 
+log = logging.getLogger(__name__)
 IceTransportPolicy = Literal["all", "relay"]
 
 
@@ -122,4 +124,7 @@ class IceServerProvider:
         """ICE servers and transport policy for a member of a room with ``room_settings``."""
         region = room_settings.get("turn_region")
         servers = self.for_identity(identity, region if isinstance(region, str) else None)
-        return servers, ice_transport_policy(room_settings)
+        policy = ice_transport_policy(room_settings)
+        if policy == "relay" and not self.regions:
+            log.warning("a relay-only room has no TURN server configured: its calls cannot connect")
+        return servers, policy
