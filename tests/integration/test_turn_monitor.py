@@ -56,8 +56,9 @@ def test_turn_monitor_exports_probe_results_and_notices_an_outage(tmp_path: Path
         "PEERCALL_TURN_MONITOR_CA": str(coturn.ca.ca_cert),
     }
     (tmp_path / "server").mkdir()
-    server = start_server(tmp_path / "server", extra_env=env)
+    server: ServerProcess | None = None
     try:
+        server = start_server(tmp_path / "server", extra_env=env)
         assert httpx.get(f"{server.base_url}/metrics").status_code == 401  # not public
         text = _wait_metric(server, "peercall_turn_check_up", 1, region="local", transport="tls")
         for transport in ("stun", "udp", "tcp"):
@@ -73,5 +74,6 @@ def test_turn_monitor_exports_probe_results_and_notices_an_outage(tmp_path: Path
             _metric(text, "peercall_turn_check_failures_total", transport="tcp", reason="connection_refused") or 0
         ) >= 1
     finally:
-        stop_server(server)
+        if server is not None:
+            stop_server(server)
         stop_coturn(coturn)

@@ -124,3 +124,25 @@ async def test_reconnect_media_recovery_reports_are_stored(harness: Harness):
     [record] = await harness.rooms.store.list_reconnects(harness.rooms.call_id(room.id))
     assert (record.kind, record.cause, record.outcome, record.duration_ms) == ("media", "ice_failed", "recovered", 1800)
     assert [s["ok"] for s in record.steps] == [False, True] and record.steps[0]["towards"] == bob.member.peer_id
+
+
+async def test_reconnect_idle_timeout_suspends_instead_of_removing(harness: Harness):
+    from peercall.errors import PeercallError
+
+    _, (_alice, alice_out), (bob, bob_out) = await call_of_two(harness)
+    bob.fail(PeercallError("idle_timeout", "no frame within 30 s"))  # a silently dead network
+    await bob.socket_closed()
+    assert alice_out[-1]["type"] == "peer-reconnecting"
+    bob2, bob2_out = harness.client()
+    await bob2.receive(resume_frame(bob_out[0], 0))
+    assert bob2_out[0]["type"] == "resumed"
+
+
+async def test_reconnect_resume_of_a_replaced_session_is_terminal(harness: Harness):
+    room, _, (_bob, bob_out) = await call_of_two(harness)
+    newer, newer_out = harness.client()
+    await newer.receive(harness.join_frame(room.id, "bob"))
+    assert newer_out[-1]["type"] == "joined"
+    old, old_out = harness.client()
+    await old.receive(resume_frame(bob_out[0], 0))  # the old device never saw session_replaced
+    assert old_out[-1]["code"] == "session_replaced" and old_out[-1]["fatal"]

@@ -93,8 +93,8 @@ class Hub(Protocol):
         """
         ...
 
-    async def leave(self, room_id: str, peer_id: str) -> Member | None:
-        """Remove a member; returns it, or None if it was already gone."""
+    async def leave(self, room_id: str, peer_id: str, *, epoch: int | None = None) -> Member | None:
+        """Remove a member; returns it, or None if it was already gone (or ``epoch`` is stale)."""
         ...
 
     async def suspend(self, room_id: str, peer_id: str, epoch: int) -> bool:

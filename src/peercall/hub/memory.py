@@ -80,10 +80,12 @@ class MemoryHub:
             room[member.peer_id] = _Slot(member, deliver, resume_secret, epoch)
             return JoinOutcome(others=others, replaced=replaced), epoch
 
-    async def leave(self, room_id: str, peer_id: str) -> Member | None:
+    async def leave(self, room_id: str, peer_id: str, *, epoch: int | None = None) -> Member | None:
         async with self._lock:
             room = self._rooms.get(room_id)
             if not room or peer_id not in room:
+                return None
+            if epoch is not None and room[peer_id].epoch != epoch:
                 return None
             slot = room.pop(peer_id)
             if not room:

@@ -1,7 +1,9 @@
 """Join peercall calls from Python: bots, tests and the recorder.
 
 ``peer = await Peer.join(base_url, token)`` joins a room through the signaling protocol
-(docs/protocol.md) and keeps one aiortc RTCPeerConnection per other member.
+(docs/protocol.md) and keeps one aiortc RTCPeerConnection per other member. It survives
+signaling drops (resume, or rejoin after a server restart; ``reconnect=`` policy) and
+replaces failed connections (``media_recovery=`` policy); see :class:`PeerEvent`.
 """
 
 from .media import (
@@ -15,6 +17,8 @@ from .media import (
     read_frame_counter,
 )
 from .peer import ConnectionState, EndReason, MediaSource, Peer, PeerClosed, PeerEvent, RemotePeer
+from .reconnect import NO_RECONNECT, BackoffPolicy, ReconnectPolicy, SignalingState
+from .recovery import MediaRecoveryPolicy
 from .signaling_client import (
     Frame,
     JoinRejected,
@@ -26,10 +30,13 @@ from .signaling_client import (
 )
 
 __all__ = [
+    "NO_RECONNECT",
+    "BackoffPolicy",
     "ConnectionState",
     "EndReason",
     "Frame",
     "JoinRejected",
+    "MediaRecoveryPolicy",
     "MediaSource",
     "Peer",
     "PeerClosed",
@@ -37,10 +44,12 @@ __all__ = [
     "PeerEvent",
     "PeerInfo",
     "ReceiveStats",
+    "ReconnectPolicy",
     "RelayedTrack",
     "RemotePeer",
     "SignalingClient",
     "SignalingError",
+    "SignalingState",
     "SyntheticAudioTrack",
     "SyntheticVideoTrack",
     "TrackRelay",

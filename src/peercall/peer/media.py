@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 from aiortc.contrib.media import MediaPlayer
@@ -29,10 +29,12 @@ __all__ = [
     "SyntheticVideoTrack",
     "TrackRelay",
     "count_frames",
+    "media_sources",
     "open_media_file",
     "read_frame_counter",
 ]
 
+MediaKind = Literal["audio", "video"]
 VIDEO_CLOCK_RATE: Final = 90_000
 COUNTER_BITS: Final = 24
 _GUARD: Final = (1, 0)
@@ -145,6 +147,24 @@ class SyntheticAudioTrack(AudioStreamTrack):
         frame.pts, frame.time_base = pts, fractions.Fraction(1, self.sample_rate)
         self.frames_sent += 1
         return frame
+
+
+def media_sources(
+    *, audio: bool | MediaStreamTrack | None, video: bool | MediaStreamTrack | None
+) -> tuple[dict[MediaKind, MediaStreamTrack], list[MediaStreamTrack]]:
+    """The tracks to send, by kind (True: a synthetic one), and those we created (to stop)."""
+    sources: dict[MediaKind, MediaStreamTrack] = {}
+    owned: list[MediaStreamTrack] = []
+    kinds: tuple[tuple[MediaKind, bool | MediaStreamTrack | None], ...] = (("audio", audio), ("video", video))
+    for kind, source in kinds:
+        if isinstance(source, MediaStreamTrack):
+            if source.kind != kind:
+                raise ValueError(f"{kind}= got a {source.kind} track")
+            sources[kind] = source
+        elif source:
+            sources[kind] = SyntheticAudioTrack() if kind == "audio" else SyntheticVideoTrack()
+            owned.append(sources[kind])
+    return sources, owned
 
 
 def open_media_file(path: str, *, loop: bool = True, format: str | None = None) -> MediaPlayer:

@@ -5,6 +5,11 @@ in ``joined.peers``; a member told of a newcomer by ``peer-joined`` is polite an
 aiortc can neither roll back an offer nor restart ICE, so wherever a browser would do
 either, the connection to that peer is *replaced* by a new one (:meth:`RemotePeer.replace_pc`).
 aiortc does not trickle (its SDP already carries every local candidate) but accepts trickle.
+
+Network trouble (see docs/protocol.md and the browser SDK's call.js): when the signaling
+socket drops, the connections keep carrying media while :class:`ResilientSignaling`
+resumes the session (or joins again after a server restart, see :mod:`.roster`); a
+connection that fails is replaced (:mod:`.recovery`). Every transition is an event.
 """
 
 from __future__ import annotations
@@ -13,27 +18,28 @@ import asyncio
 import contextlib
 import logging
 import ssl as ssl_module
-import time
 from collections.abc import Callable
 from typing import Any, Self, TypeVar, cast
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection
+from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamTrack
 from pyee.asyncio import AsyncIOEventEmitter
 
-from .media import ReceiveStats, SyntheticAudioTrack, SyntheticVideoTrack, TrackRelay, count_frames
-from .remote_peer import (
-    _KINDS,
-    ConnectionState,
+from .media import ReceiveStats, TrackRelay, count_frames, media_sources
+from .reconnect import (
+    NO_RECONNECT,
+    BackoffPolicy,
+    Dialer,
     EndReason,
-    LeaveReason,
-    MediaKind,
-    MediaSource,
-    PeerClosed,
-    PeerEvent,
-    RemotePeer,
+    ReconnectPolicy,
+    ResilientSignaling,
+    SignalingState,
 )
-from .signaling_client import Frame, PeerInfo, Role, SignalingClient, SignalingError
+from .recovery import MediaRecoveryPolicy
+from .remote_peer import _KINDS, ConnectionState, LeaveReason, MediaKind, MediaSource, PeerClosed, PeerEvent, RemotePeer
+from .roster import Roster
+from .signaling_client import SignalingClient
+from .wire import Frame, PeerInfo, Role, SignalingError
 
 __all__ = ["ConnectionState", "EndReason", "MediaSource", "Peer", "PeerClosed", "PeerEvent", "RemotePeer"]
 
@@ -48,34 +54,50 @@ class Peer(AsyncIOEventEmitter):
     them take a fresh reader with :meth:`subscribe` (a relay reader): two readers of
     one aiortc track would each get half of the frames. Local sources are relayed the
     same way, one proxy per connection, so a source can feed several connections.
+
+    Without a ``dialer`` (how to reach the server again) the Peer ends when its signaling
+    socket drops; :meth:`join` provides one.
     """
 
     def __init__(
-        self, signaling: SignalingClient, sources: dict[MediaKind, MediaStreamTrack], owned: list[MediaStreamTrack]
+        self,
+        signaling: SignalingClient,
+        sources: dict[MediaKind, MediaStreamTrack],
+        owned: list[MediaStreamTrack],
+        *,
+        dialer: Dialer | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        media_recovery: MediaRecoveryPolicy | None = None,
     ) -> None:
         super().__init__()
-        joined = signaling.joined
-        self.peer_id: str = joined["peer_id"]
-        self.room_id: str = joined["room_id"]
-        self.identity: str = joined.get("identity", "")
-        self.name: str = joined.get("name", "")
-        self.role: Role = joined.get("role", "participant")
-        self.call_id: str | None = joined.get("call_id")
         self.end_reason: EndReason | None = None
         self.error_code: str | None = None
-        """Code of the fatal ``error`` frame that ended the session, e.g. ``session_replaced``."""
-        self._signaling, self._sources, self._owned = signaling, sources, owned
-        self._ice_servers = _ice_servers(joined.get("ice_servers") or [])
+        """Code of the fatal ``error`` that ended the session, e.g. ``session_replaced``, ``session_expired``."""
+        self._adopt(signaling.joined)
+        policy = reconnect or (BackoffPolicy() if dialer else NO_RECONNECT)
+        self._link = ResilientSignaling(signaling, dialer, policy)
+        self._sources, self._owned = sources, owned
+        self._recovery_policy = media_recovery or MediaRecoveryPolicy()
         self._relay = TrackRelay()
-        self._remotes: dict[str, RemotePeer] = {}
+        self._roster = Roster(self)
+        self._remotes = self._roster.remotes
         self._changed = asyncio.Event()
         self._closing = False
-        for data in joined.get("peers") or []:  # we are the newcomer: impolite, we offer
-            remote = self._remotes[str(data["peer_id"])] = RemotePeer(
-                PeerInfo.from_frame(data), polite=False, owner=self
-            )
-            remote.reconnect()
+        for data in signaling.joined.get("peers") or []:  # we are the newcomer: impolite, we offer
+            self._roster.add(PeerInfo.from_frame(data), polite=False).reconnect()
         self._run_task = asyncio.create_task(self._run(), name=f"peer-{self.peer_id}")
+
+    def _adopt(self, session: Frame) -> None:
+        """Who we are in this session (``joined``/``resumed``); the peer id changes on a rejoin."""
+        self.peer_id: str = session["peer_id"]
+        self.room_id: str = session["room_id"]
+        self.identity: str = session.get("identity", "")
+        self.name: str = session.get("name", "")
+        self.role: Role = session.get("role", "participant")
+        self.call_id: str | None = session.get("call_id")
+        self._ice_servers = _ice_servers(session.get("ice_servers") or [])
+        relay_only = session.get("ice_transport_policy") == "relay"  # a relay-only room: TURN candidates only
+        self._ice_policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
 
     @classmethod
     async def join(
@@ -87,23 +109,20 @@ class Peer(AsyncIOEventEmitter):
         audio: MediaSource = True,
         ssl: ssl_module.SSLContext | None = None,
         timeout: float = 10.0,
+        reconnect: ReconnectPolicy | None = None,
+        media_recovery: MediaRecoveryPolicy | None = None,
     ) -> Peer:
         """Join the room named in ``token`` at ``url`` (http(s) base or ws(s) URL).
 
+        ``reconnect``: when to resume after the signaling socket dropped (default
+        :class:`BackoffPolicy`; ``NO_RECONNECT`` ends the Peer instead). ``media_recovery``:
+        the timers for replacing a failed connection.
         Raises :class:`JoinRejected` (with the server's ``code``) or :class:`SignalingError`.
         """
-        sources: dict[MediaKind, MediaStreamTrack] = {}
-        owned: list[MediaStreamTrack] = []
-        for kind, source in zip(_KINDS, (audio, video), strict=True):
-            if isinstance(source, MediaStreamTrack):
-                if source.kind != kind:
-                    raise ValueError(f"{kind}= got a {source.kind} track")
-                sources[kind] = source
-            elif source:
-                sources[kind] = SyntheticAudioTrack() if kind == "audio" else SyntheticVideoTrack()
-                owned.append(sources[kind])
-        signaling = await SignalingClient.connect(url, token, ssl=ssl, timeout=timeout)
-        return cls(signaling, sources, owned)
+        sources, owned = media_sources(audio=audio, video=video)
+        dialer = Dialer(url, token, ssl)
+        signaling = await dialer.join(timeout)
+        return cls(signaling, sources, owned, dialer=dialer, reconnect=reconnect, media_recovery=media_recovery)
 
     async def __aenter__(self) -> Self:
         return self
@@ -118,7 +137,18 @@ class Peer(AsyncIOEventEmitter):
 
     @property
     def signaling(self) -> SignalingClient:
-        return self._signaling
+        """The current signaling socket (a new one after each reconnection)."""
+        return self._link.client
+
+    @property
+    def signaling_state(self) -> SignalingState:
+        """``connected``, ``reconnecting`` (media keeps flowing meanwhile) or ``closed``."""
+        return self._link.state
+
+    def peer_id_of(self, identity: str) -> str | None:
+        """The current peer id of the member with this identity (ids change when it rejoins)."""
+        remote = self._roster.by_identity(identity)
+        return remote.info.peer_id if remote else None
 
     def remote(self, peer_id: str) -> RemotePeer:
         """The bookkeeping for one member, kept after it leaves (stats stay readable)."""
@@ -158,14 +188,14 @@ class Peer(AsyncIOEventEmitter):
         return self._remotes[await self._wait_for(lambda: self._first(peer_id, enough), timeout)].stats
 
     def restart(self, peer_id: str) -> None:
-        """Rebuild the connection to ``peer_id`` and offer on it (aiortc's ICE restart)."""
-        self._remotes[peer_id].reconnect()
+        """Rebuild the connection to ``peer_id`` and offer on it with ``reset`` (aiortc's ICE restart)."""
+        self._remotes[peer_id].reconnect(reset=True)
 
     async def leave(self, reason: LeaveReason = "hangup") -> None:
         """Hang up: tell the server, close every connection and the socket (idempotent)."""
         if not self._closing:
-            with contextlib.suppress(SignalingError):  # already gone: nothing to tell
-                await self._signaling.send({"type": "leave", "reason": reason})
+            with contextlib.suppress(SignalingError):  # already gone (or reconnecting): nothing to tell
+                await self._link.send({"type": "leave", "reason": reason})
             await self._shutdown("left")
         if asyncio.current_task() is not self._run_task:
             await asyncio.gather(self._run_task, return_exceptions=True)
@@ -196,12 +226,22 @@ class Peer(AsyncIOEventEmitter):
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def _send(self, frame: Frame) -> None:
-        await self._signaling.send(frame)
+    async def _send_to(
+        self, remote: RemotePeer, frame: Frame, *, current: Callable[[], bool] | None = None, key: str = "to"
+    ) -> None:
+        """Send a frame about ``remote``, waiting while signaling reconnects; its id is read
+        only then (it may have been re-keyed). Dropped if no longer ``current``."""
+        if not await self._link.wait_up(self._recovery_policy.give_up_after):
+            raise SignalingError(f"signaling is {self._link.state}")
+        if not remote.present or (current is not None and not current()):
+            logger.debug("peer %s: not sending an obsolete %s", remote.info.peer_id, frame["type"])
+            return
+        await self._link.send({**frame, key: remote.info.peer_id})
 
     def _create_pc(self, remote: RemotePeer) -> RTCPeerConnection:
         # Always an explicit list: with None, aiortc falls back to Google's public STUN server.
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self._ice_servers)))
+        config = RTCConfiguration(iceServers=list(self._ice_servers), iceTransportPolicy=self._ice_policy)
+        pc = RTCPeerConnection(config)
 
         @pc.on("connectionstatechange")
         def _on_state() -> None:
@@ -228,74 +268,33 @@ class Peer(AsyncIOEventEmitter):
                 pc.addTransceiver(kind, direction="recvonly")
 
     def _on_state(self, remote: RemotePeer, state: ConnectionState) -> None:
-        if state == remote.state:
-            return
-        logger.info("peer %s -> %s: %s -> %s", self.peer_id, remote.info.peer_id, remote.state, state)
-        remote.state = state
-        if state == "connected" and remote.connected_at is None:
-            remote.connected_at = time.monotonic()
-        self._notify()
-        self.emit(PeerEvent.CONNECTION_STATE, remote.info.peer_id, state)
+        self._roster.on_state(remote, state)
 
     async def _run(self) -> None:
+        """Route inbound frames until the session ends for good (reconnections included)."""
         reason: EndReason = "disconnected"
         try:
-            reason = await self._dispatch()
+            async for item in self._link:
+                if self._closing:  # leave() is tearing down: late frames must not create connections
+                    break
+                if await self._roster.route(item):
+                    reason = "room_ended"
+                    break
+            else:
+                self.error_code = self._link.error_code
+                reason = self._link.end_reason or "disconnected"
         finally:
             await self._shutdown(reason)
-
-    async def _dispatch(self) -> EndReason:
-        """Route inbound frames until the socket closes; returns why the session ended."""
-        reason: EndReason = "disconnected"
-        async for frame in self._signaling:
-            if self._closing:  # leave() is tearing down: late frames must not create connections
-                break
-            kind = frame["type"]
-            if kind in ("offer", "answer", "ice-candidate"):
-                sender = str(frame.get("from"))
-                remote = self._remotes.get(sender)
-                if remote is None or not remote.present:  # not announced to us: treat as a newcomer
-                    remote = self._remotes[sender] = RemotePeer(PeerInfo(sender), polite=True, owner=self)
-                remote.post(frame)
-            elif kind == "peer-joined":
-                info = PeerInfo.from_frame(frame["peer"])
-                self._remotes[info.peer_id] = RemotePeer(info, polite=True, owner=self)
-                self._notify()
-                self.emit(PeerEvent.PEER_JOINED, info)
-            elif kind == "peer-left":
-                if (remote := self._remotes.get(str(frame.get("peer_id")))) is not None:
-                    await remote.close()
-                    self._notify()
-                    self.emit(PeerEvent.PEER_LEFT, remote.info.peer_id, str(frame.get("reason", "")))
-            elif kind == "room-ended":
-                return "room_ended"
-            elif kind == "error":
-                code, message, fatal = str(frame.get("code")), str(frame.get("message", "")), bool(frame.get("fatal"))
-                logger.log(
-                    logging.ERROR if fatal else logging.WARNING,
-                    "server error %s: %s (ref %s)",
-                    code,
-                    message,
-                    frame.get("ref"),
-                )
-                if fatal:
-                    reason, self.error_code = "error", code
-                self.emit(PeerEvent.SERVER_ERROR, code, message, fatal)
-            else:
-                logger.debug("ignoring a %s frame", kind)
-        return reason
 
     async def _shutdown(self, reason: EndReason) -> None:
         if self._closing:
             return
         self._closing = True
-        for remote in self._remotes.values():
-            if remote.present:
-                await remote.close()
+        await self._roster.close()
         for track in self._owned:
             track.stop()
         await self._relay.aclose()
-        await self._signaling.close()
+        await self._link.close()
         self.end_reason = reason
         logger.info("peer %s ended: %s", self.peer_id, reason)
         self._notify()

@@ -6,15 +6,18 @@ import asyncio
 import logging
 import re
 from collections.abc import Coroutine
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import candidate_from_sdp
 
-from .media import ReceiveStats
-from .signaling_client import Frame, PeerError, PeerInfo
+from .media import MediaKind, ReceiveStats
+from .reconnect import EndReason as EndReason  # re-exported: it used to be defined here
+from .recovery import MediaRecovery, MediaRecoveryPolicy
+from .wire import Frame, PeerClosed, PeerError, PeerEvent, PeerInfo
+
+__all__ = ["ConnectionState", "EndReason", "MediaSource", "PeerClosed", "PeerEvent", "RemotePeer"]
 
 if TYPE_CHECKING:
     from .peer import Peer
@@ -23,28 +26,11 @@ logger = logging.getLogger(__name__)
 
 ConnectionState = Literal["new", "connecting", "connected", "failed", "closed"]
 """RTCPeerConnection.connectionState as aiortc reports it (it has no ``disconnected``)."""
-EndReason = Literal["left", "room_ended", "error", "disconnected"]
 LeaveReason = Literal["hangup", "navigate", "error"]
-MediaKind = Literal["audio", "video"]
 MediaSource: TypeAlias = bool | MediaStreamTrack | None
 """True: a synthetic track; a track: send it; False/None: receive only."""
 _KINDS: tuple[MediaKind, ...] = ("audio", "video")
 _UFRAG = re.compile(r"^a=ice-ufrag:(\S+)", re.MULTILINE)
-
-
-class PeerEvent(StrEnum):
-    """Events emitted by :class:`Peer` (pyee), with their handler arguments."""
-
-    PEER_JOINED = "peer-joined"  # (info: PeerInfo)
-    PEER_LEFT = "peer-left"  # (peer_id: str, reason: str)
-    CONNECTION_STATE = "connectionstatechange"  # (peer_id: str, state: ConnectionState)
-    TRACK = "track"  # (peer_id: str, track: MediaStreamTrack) -- a relay subscription, read freely
-    SERVER_ERROR = "server-error"  # (code: str, message: str, fatal: bool)
-    CLOSED = "closed"  # (reason: EndReason)
-
-
-class PeerClosed(PeerError):
-    """The Peer ended (left, room ended, server error, socket lost) while a wait was pending."""
 
 
 class RemotePeer:
@@ -52,21 +38,31 @@ class RemotePeer:
 
     Its frames are handled one at a time by its own worker, so an offer is applied before
     the candidates that follow it, and a slow negotiation never holds up other members.
+    ``info`` changes when the member comes back under a new peer id (re-keyed by identity).
     """
 
-    def __init__(self, info: PeerInfo, *, polite: bool, owner: Peer) -> None:
-        self.info, self.polite = info, polite
+    def __init__(
+        self, info: PeerInfo, *, polite: bool, owner: Peer, recovery: MediaRecoveryPolicy | None = None
+    ) -> None:
+        self.info, self.polite, self.owner = info, polite, owner
         self.pc: RTCPeerConnection | None = None
         self.state: ConnectionState = "new"
+        self.generation = 0
+        """How many connections this member has had (each replacement counts)."""
         self.present = True
+        self.reconnecting = False
+        """The member's signaling socket is down (``peer-reconnecting``); media may still flow."""
+        self.stale = False
+        """We joined again and the member has not (yet): kept while its connection works."""
+        self.recovery = MediaRecovery(self, recovery or MediaRecoveryPolicy())
         self.stats = ReceiveStats()
         self.tracks: dict[str, MediaStreamTrack] = {}
         """The latest received track of each kind (read it via :meth:`Peer.subscribe`)."""
         self.connected_at: float | None = None
         """``time.monotonic()`` of the first ``connected``."""
-        self._owner = owner
         self._pending: list[tuple[RTCIceCandidate | None, str | None]] = []
-        self._inbox: asyncio.Queue[Frame | None] = asyncio.Queue()  # None: reconnect
+        self._inbox: asyncio.Queue[Frame | bool] = asyncio.Queue()  # a bool: reconnect (with reset)
+        self._queued_reconnects = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._worker = asyncio.create_task(self._work(), name=f"remote-{info.peer_id}")
 
@@ -74,14 +70,17 @@ class RemotePeer:
         """Queue a relayed ``offer``, ``answer`` or ``ice-candidate``."""
         self._inbox.put_nowait(frame)
 
-    def reconnect(self) -> None:
-        """Queue building a new connection and offering on it."""
-        self._inbox.put_nowait(None)
+    def reconnect(self, *, reset: bool = False) -> None:
+        """Queue building a new connection and offering on it; ``reset`` tells the other
+        side to replace its connection too (recovery), instead of treating it as a newcomer's."""
+        self._queued_reconnects += 1
+        self._inbox.put_nowait(reset)
 
     async def replace_pc(self) -> RTCPeerConnection:
         """Swap in a new connection and close the old one (its events are ignored from now on)."""
-        old, self.pc = self.pc, self._owner._create_pc(self)
-        self._owner._on_state(self, "new")
+        old, self.pc = self.pc, self.owner._create_pc(self)
+        self.generation += 1
+        self.owner._on_state(self, "new")
         if old is not None:
             await old.close()
         return self.pc
@@ -94,55 +93,74 @@ class RemotePeer:
         await asyncio.gather(*(t for t in tasks if t is not asyncio.current_task()), return_exceptions=True)
         if self.pc is not None:
             await self.pc.close()
-            self._owner._on_state(self, "closed")
+            self.owner._on_state(self, "closed")
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run a task that lives as long as this member (cancelled by :meth:`close`)."""
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _work(self) -> None:
         while True:
             frame = await self._inbox.get()
             try:
                 await self._handle(frame)
+            except PeerError as exc:  # e.g. signaling did not come back in time
+                logger.warning("peer %s: %s not sent: %s", self.info.peer_id, _kind(frame), exc)
             except Exception:  # one bad SDP or candidate must not kill the peer
-                logger.exception("peer %s: cannot handle %s", self.info.peer_id, frame and frame.get("type"))
+                logger.exception("peer %s: cannot handle %s", self.info.peer_id, _kind(frame))
 
-    async def _handle(self, frame: Frame | None) -> None:
-        if frame is None:
+    async def _handle(self, frame: Frame | bool) -> None:
+        if isinstance(frame, bool):
+            self._queued_reconnects -= 1
             fresh = await self.replace_pc()
-            self._owner._attach_media(fresh, offering=True)
-            await self._describe(fresh, "offer")
+            self.owner._attach_media(fresh, offering=True)
+            await self._describe(fresh, "offer", reset=frame)
         elif frame["type"] == "offer":
-            await self._on_offer(str(frame["sdp"]))
+            await self._on_offer(str(frame["sdp"]), reset=frame.get("reset") is True)
         elif frame["type"] == "answer":
             await self._on_answer(str(frame["sdp"]))
         elif frame["type"] == "ice-candidate":
             await self._on_candidate(frame.get("candidate"))
 
-    async def _describe(self, pc: RTCPeerConnection, kind: Literal["offer", "answer"]) -> None:
-        """Create and apply the local description (this gathers every candidate), then send it."""
-        await pc.setLocalDescription(await (pc.createOffer() if kind == "offer" else pc.createAnswer()))
-        await self._owner._send({"type": kind, "to": self.info.peer_id, "sdp": pc.localDescription.sdp})
+    async def _describe(self, pc: RTCPeerConnection, kind: Literal["offer", "answer"], *, reset: bool = False) -> None:
+        """Create and apply the local description (this gathers every candidate), then send it.
 
-    async def _on_offer(self, sdp: str) -> None:
+        While signaling is reconnecting the send waits; a description that became obsolete
+        meanwhile (its connection replaced, or a replacement queued) is not sent at all."""
+        await pc.setLocalDescription(await (pc.createOffer() if kind == "offer" else pc.createAnswer()))
+        frame: Frame = {"type": kind, "sdp": pc.localDescription.sdp}
+        if reset:
+            frame["reset"] = True
+
+        def current() -> bool:
+            return pc is self.pc and not (kind == "offer" and self._queued_reconnects)
+
+        await self.owner._send_to(self, frame, current=current)
+
+    async def _on_offer(self, sdp: str, *, reset: bool = False) -> None:
         pc = self.pc
-        collision = pc is not None and pc.signalingState != "stable"
+        # Glare: we are negotiating too. A closed connection (the other side closed it, aiortc
+        # then reports signalingState "closed") is not negotiating: it is simply replaced.
+        collision = pc is not None and pc.signalingState not in ("stable", "closed")
         if collision and not self.polite:
             logger.info("peer %s: ignoring colliding offer (impolite)", self.info.peer_id)
             return
         restart = (
             pc is not None and pc.remoteDescription is not None and _ufrag(pc.remoteDescription.sdp) != _ufrag(sdp)
         )
-        if pc is None or collision or restart or pc.connectionState in ("failed", "closed"):
-            if pc is not None:  # glare without rollback, an ICE restart, or a dead connection
-                why = "collision" if collision else "ice restart" if restart else pc.connectionState
+        if pc is None or collision or restart or reset or pc.connectionState in ("failed", "closed"):
+            if pc is not None:  # glare without rollback, an ICE restart, a reset, or a dead connection
+                why = (
+                    "collision" if collision else "reset" if reset else "ice restart" if restart else pc.connectionState
+                )
                 logger.info("peer %s: replacing the connection (%s)", self.info.peer_id, why)
             pc = await self.replace_pc()
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         if not any(sender.track for sender in pc.getSenders()):
-            self._owner._attach_media(pc, offering=False)  # after the offer: reuse its transceivers
+            self.owner._attach_media(pc, offering=False)  # after the offer: reuse its transceivers
         await self._flush(pc)
         await self._describe(pc, "answer")
 
@@ -180,6 +198,10 @@ class RemotePeer:
         # None (end-of-candidates) lets aioice report failure once every pair failed, instead
         # of waiting forever; aiortc hands it to each transport once and ignores later ones.
         await pc.addIceCandidate(candidate)
+
+
+def _kind(frame: Frame | bool) -> str:
+    return "offer" if isinstance(frame, bool) else str(frame.get("type"))
 
 
 def _ufrag(sdp: str) -> str | None:

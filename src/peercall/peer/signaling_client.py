@@ -1,15 +1,11 @@
 """Async client for the peercall signaling protocol v1 (docs/protocol.md).
 
-It owns one WebSocket: it joins, keeps the session alive with ``ping`` every 10 s
-(the server drops clients silent for 30 s), and hands inbound frames to whoever
-iterates it. It knows nothing about WebRTC, so bots and tests can drive it alone.
-
-Exceptions raised by the peer package::
-
-    PeerError
-    ├── SignalingError        the socket failed, closed, or a frame cannot be sent
-    │   └── JoinRejected      the server answered ``join`` with an ``error`` frame
-    └── PeerClosed            (peer.py) the Peer ended while a wait was pending
+It owns one WebSocket: it joins (or resumes a dropped session), keeps the session alive
+with ``ping`` every 5 s (the server drops clients silent for 30 s), drops the socket itself
+when the server stays silent for 12 s (a dead network often closes nothing; the browser
+SDK does the same), and hands inbound frames to whoever iterates it. It knows nothing
+about WebRTC, so bots and tests can drive it alone. Reconnection (a new client per
+socket) lives in :mod:`.reconnect`; the frame and error types in :mod:`.wire`.
 """
 
 from __future__ import annotations
@@ -20,13 +16,14 @@ import json
 import logging
 import ssl as ssl_module
 import time
-from dataclasses import dataclass
-from typing import Any, Final, Literal, cast
+from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from .wire import PROTOCOL_VERSION, Frame, JoinRejected, PeerError, PeerInfo, Role, SignalingError
 
 __all__ = [
     "Frame",
@@ -41,54 +38,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Frame = dict[str, Any]
-"""One protocol frame: a JSON object with a ``type`` field."""
-
-PROTOCOL_VERSION: Final = 1
 MAX_FRAME_BYTES: Final = 64 * 1024
 """The server rejects larger frames fatally (``message_too_large``), so refuse early."""
 _MAX_INBOUND_BYTES: Final = 4 * MAX_FRAME_BYTES
 """Lenient on receipt: relayed frames gain a ``from`` field the sender did not count."""
 _INBOX_LIMIT: Final = 256
-
-
-Role = Literal["host", "participant"]
-
-
-@dataclass(frozen=True)
-class PeerInfo:
-    """A member of a room as the server describes it (``joined.peers``, ``peer-joined``)."""
-
-    peer_id: str
-    identity: str = ""
-    name: str = ""
-    role: Role = "participant"
-
-    @classmethod
-    def from_frame(cls, data: dict[str, Any]) -> PeerInfo:
-        role = cast(Role, data.get("role")) if data.get("role") in ("host", "participant") else "participant"
-        return cls(str(data["peer_id"]), str(data.get("identity", "")), str(data.get("name", "")), role)
-
-
-class PeerError(Exception):
-    """Root of every error raised by :mod:`peercall.peer`."""
-
-
-class SignalingError(PeerError):
-    """The signaling socket failed or closed; ``close_code`` is the WebSocket code if known."""
-
-    def __init__(self, message: str, *, close_code: int | None = None) -> None:
-        super().__init__(message)
-        self.close_code = close_code
-
-
-class JoinRejected(SignalingError):
-    """The server refused ``join``; ``code`` is the stable error code (e.g. ``room_full``)."""
-
-    def __init__(self, code: str, message: str, *, close_code: int | None = None) -> None:
-        super().__init__(f"{code}: {message}", close_code=close_code)
-        self.code = code
-        self.message = message
+PING_INTERVAL: Final = 5.0
+SERVER_SILENCE: Final = 12.0
+"""Seconds without any frame from the server (pongs included) after which the socket is dropped."""
 
 
 def signaling_url(base: str) -> str:
@@ -106,17 +63,22 @@ def signaling_url(base: str) -> str:
 class SignalingClient:
     """One joined signaling session; iterate it for inbound frames (``pong`` is consumed)."""
 
-    def __init__(self, ws: ClientConnection, joined: Frame, *, ping_interval: float) -> None:
+    def __init__(
+        self, ws: ClientConnection, joined: Frame, *, ping_interval: float, early: list[Frame] | None = None
+    ) -> None:
         self.joined: Frame = joined
-        """The server's ``joined`` frame: own peer id, peers already there, ICE servers."""
+        """The server's ``joined`` (or ``resumed``) frame: own peer id, peers there, ICE servers."""
         self.rtt: float | None = None
         """Round-trip time of the last ping, in seconds."""
         self._ws = ws
         self._ping_interval = ping_interval
+        self._last_frame_at = time.monotonic()
         # Bounded on purpose: if nobody reads, the socket stops being read and the
         # server sees a slow consumer instead of this process growing without limit.
         # (Bounded by hand so that the end marker always fits.)
         self._inbox: asyncio.Queue[Frame | None] = asyncio.Queue()
+        for frame in early or []:  # frames the server sent before the session frame, in order
+            self._inbox.put_nowait(frame)
         self._space = asyncio.Event()
         self._eof = False
         self._closing = False
@@ -131,7 +93,7 @@ class SignalingClient:
         *,
         ssl: ssl_module.SSLContext | None = None,
         timeout: float = 10.0,
-        ping_interval: float = 10.0,
+        ping_interval: float = PING_INTERVAL,
     ) -> SignalingClient:
         """Open the socket, send ``join`` and return once ``joined`` arrives.
 
@@ -141,6 +103,40 @@ class SignalingClient:
         Raises :class:`JoinRejected` when the server answers with an ``error`` frame and
         :class:`SignalingError` when the socket cannot be opened or closes first.
         """
+        hello = {"type": "join", "v": PROTOCOL_VERSION, "token": token}
+        return await cls._open(url, hello, "joined", ssl=ssl, timeout=timeout, ping_interval=ping_interval)
+
+    @classmethod
+    async def resume(
+        cls,
+        url: str,
+        resume_token: str,
+        last_seq: int,
+        *,
+        ssl: ssl_module.SSLContext | None = None,
+        timeout: float = 5.0,
+        ping_interval: float = PING_INTERVAL,
+    ) -> SignalingClient:
+        """Take a dropped session over on a new socket; returns once ``resumed`` arrives.
+
+        The frames after ``last_seq`` follow as ordinary frames. Raises :class:`JoinRejected`
+        with ``resume_failed`` (unknown session: join again) or ``session_expired`` (the
+        grace period is over: the call ended), or :class:`SignalingError`.
+        """
+        hello = {"type": "resume", "v": PROTOCOL_VERSION, "resume_token": resume_token, "last_seq": last_seq}
+        return await cls._open(url, hello, "resumed", ssl=ssl, timeout=timeout, ping_interval=ping_interval)
+
+    @classmethod
+    async def _open(
+        cls,
+        url: str,
+        hello: Frame,
+        expect: str,
+        *,
+        ssl: ssl_module.SSLContext | None,
+        timeout: float,
+        ping_interval: float,
+    ) -> SignalingClient:
         uri = signaling_url(url)
         tls: ssl_module.SSLContext | bool | None = (ssl or True) if uri.startswith("wss:") else None
         try:
@@ -150,42 +146,47 @@ class SignalingClient:
                     uri, ssl=tls, proxy=None, max_size=_MAX_INBOUND_BYTES, open_timeout=None, close_timeout=3
                 )
                 try:
-                    await ws.send(json.dumps({"type": "join", "v": PROTOCOL_VERSION, "token": token}))
-                    joined = await cls._await_joined(ws)
+                    await ws.send(json.dumps(hello))
+                    joined, early = await cls._await_session(ws, expect)
                 except BaseException:
                     await ws.close()
                     raise
         except TimeoutError:
-            raise SignalingError(f"no joined from {uri} within {timeout} s") from None
+            raise SignalingError(f"no {expect} from {uri} within {timeout} s") from None
         except (OSError, InvalidHandshake, InvalidURI) as exc:
             raise SignalingError(f"cannot open {uri}: {exc}") from exc
-        logger.info("joined room %s as %s", joined.get("room_id"), joined.get("peer_id"))
-        return cls(ws, joined, ping_interval=ping_interval)
+        logger.info("%s room %s as %s", expect, joined.get("room_id"), joined.get("peer_id"))
+        return cls(ws, joined, ping_interval=ping_interval, early=early)
 
     @staticmethod
-    async def _await_joined(ws: ClientConnection) -> Frame:
-        """Read until ``joined``; an ``error`` frame or a close becomes an exception."""
+    async def _await_session(ws: ClientConnection, expect: str) -> tuple[Frame, list[Frame]]:
+        """Read until ``expect`` (``joined``/``resumed``); an ``error`` frame or a close
+        becomes an exception. Numbered frames that came first are kept, not lost."""
+        early: list[Frame] = []
         while True:
             try:
                 raw = await ws.recv()
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd else None
                 reason = exc.rcvd.reason if exc.rcvd else ""
-                raise SignalingError(f"closed during join ({code} {reason})", close_code=code) from None
+                raise SignalingError(f"closed before {expect} ({code} {reason})", close_code=code) from None
             frame = _decode(raw)
             kind = frame.get("type") if frame else None
-            if kind == "joined":
-                assert frame is not None
-                return frame
+            if frame is None:
+                continue
+            if kind == expect:
+                return frame, early
             if kind == "error":
-                assert frame is not None
                 code = None
                 if frame.get("fatal"):
                     with contextlib.suppress(TimeoutError):  # wait for the 4000+n close code
                         await asyncio.wait_for(ws.wait_closed(), 2.0)
                     code = ws.close_code
                 raise JoinRejected(str(frame.get("code")), str(frame.get("message", "")), close_code=code)
-            logger.warning("ignoring %r frame before joined", kind)
+            if "seq" in frame and len(early) < _INBOX_LIMIT:
+                early.append(frame)  # e.g. a peer-left broadcast between our admission and `joined`
+            else:
+                logger.warning("ignoring %r frame before %s", kind, expect)
 
     @property
     def closed(self) -> bool:
@@ -224,6 +225,11 @@ class SignalingClient:
             raise StopAsyncIteration
         return frame
 
+    def abort(self) -> None:
+        """Drop the connection at once, without a closing handshake, as a network failure
+        would (the server keeps the session for its grace period; tests use this)."""
+        self._ws.transport.abort()
+
     async def close(self) -> None:
         """Close the socket (idempotent); iterations end, frames not yet read are dropped."""
         self._closing = True
@@ -235,6 +241,7 @@ class SignalingClient:
     async def _read_loop(self) -> None:
         try:
             async for raw in self._ws:
+                self._last_frame_at = time.monotonic()
                 frame = _decode(raw)
                 if frame is None:
                     continue
@@ -256,8 +263,15 @@ class SignalingClient:
     async def _ping_loop(self) -> None:
         while True:
             await asyncio.sleep(self._ping_interval)
+            silent = time.monotonic() - self._last_frame_at
+            if silent > SERVER_SILENCE and self._inbox.qsize() < _INBOX_LIMIT:  # not just us reading slowly
+                logger.warning("server silent for %.0f s: dropping the signaling socket", silent)
+                self.abort()
+                return
             try:
-                await self.send({"type": "ping", "ts": time.time() * 1000})
+                await asyncio.wait_for(self.send({"type": "ping", "ts": time.time() * 1000}), self._ping_interval)
+            except TimeoutError:
+                continue  # the network is stuck; the silence check decides
             except SignalingError:
                 return
 

@@ -41,7 +41,7 @@ class ResumeKeeper:
         self._rooms = rooms
         self.grace_s = grace_s
         self._suspended: dict[tuple[str, str], _Suspension] = {}
-        self._expired: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._ended: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def suspend(self, room_id: str, peer_id: str, identity: str, epoch: int, cause: str) -> bool:
@@ -64,8 +64,10 @@ class ResumeKeeper:
                 room_id, peer_id, secret, deliver, last_seq=last_seq, evict_frame=evict, preamble=preamble
             )
         except ResumeRefused:
-            expired_at = self._expired.get((room_id, peer_id))
-            if expired_at is not None and time.time() - expired_at < TOMBSTONE_S:
+            ended = self._ended.get((room_id, peer_id))
+            if ended is not None and time.time() - ended[0] < TOMBSTONE_S:
+                if ended[1] == "replaced":
+                    raise PeercallError("session_replaced", "you joined this call from another connection") from None
                 raise PeercallError(
                     "session_expired", f"you were disconnected for more than {self.grace_s:.0f} s; the call ended"
                 ) from None
@@ -96,9 +98,7 @@ class ResumeKeeper:
         if episode is None or not await self._rooms.hub.is_suspended(room_id, peer_id):
             return
         log.info("resume grace period over", extra={"room_id": room_id, "peer_id": peer_id})
-        self._expired[(room_id, peer_id)] = time.time()
-        while len(self._expired) > MAX_TOMBSTONES:
-            self._expired.popitem(last=False)
+        self.tombstone(room_id, peer_id, "expired")
         call_id = self._rooms.call_id(room_id)
         await self._rooms.leave(room_id, peer_id, "timeout")
         if call_id:
@@ -124,6 +124,13 @@ class ResumeKeeper:
             await self._rooms.store.add_reconnect(
                 ReconnectRecord(call_id, peer_id, identity, "signaling", cause, started, time.time(), outcome, steps)
             )
+
+    def tombstone(self, room_id: str, peer_id: str, why: str) -> None:
+        """Remember how a session ended, so a late resume gets a terminal answer."""
+        self.forget(room_id, peer_id)
+        self._ended[(room_id, peer_id)] = (time.time(), why)
+        while len(self._ended) > MAX_TOMBSTONES:
+            self._ended.popitem(last=False)
 
     def forget(self, room_id: str, peer_id: str) -> None:
         """The member left for good (e.g. replaced): drop its grace timer."""

@@ -100,10 +100,14 @@ class RoomService:
             )
         return outcome, call_id, epoch
 
-    async def leave(self, room_id: str, peer_id: str, reason: str) -> None:
-        """Remove a member (idempotent); ends the call session when the room is empty."""
+    async def leave(self, room_id: str, peer_id: str, reason: str, *, epoch: int | None = None) -> None:
+        """Remove a member (idempotent); ends the call session when the room is empty.
+
+        With ``epoch``, only if that attachment is still the member's current one (a
+        socket superseded by a resume must not remove the resumed member).
+        """
         async with self._lock(room_id):
-            member = await self.hub.leave(room_id, peer_id)
+            member = await self.hub.leave(room_id, peer_id, epoch=epoch)
             if member is None:
                 return
             call_id = self._call_ids.get(room_id)

@@ -42,8 +42,9 @@ def serve(settings: Settings) -> None:
         ssl_keyfile=str(ssl_files[1]) if ssl_files else None,
         # A little above the protocol cap so oversized frames get a clear error frame.
         ws_max_size=settings.max_message_bytes * 4,
-        ws_ping_interval=20.0,
-        ws_ping_timeout=20.0,
+        # Notice a silently dead client within ~15 s, so its peers hear "reconnecting" soon.
+        ws_ping_interval=5.0,
+        ws_ping_timeout=10.0,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) or None,
         log_level=settings.log_level,
         proxy_headers=False,

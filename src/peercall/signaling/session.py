@@ -40,6 +40,10 @@ from peercall.turn.ice_servers import IceServerProvider
 log = logging.getLogger(__name__)
 
 
+# Fatal for the socket, but the member keeps its place (a dead network looks like this).
+_SOCKET_LOSS = frozenset({"idle_timeout", "slow_consumer"})
+
+
 class SessionState(enum.Enum):
     AWAITING_JOIN = "awaiting_join"
     JOINED = "joined"
@@ -91,6 +95,8 @@ class SignalingSession:
         if self.state is SessionState.CLOSED:
             return
         self._deliver(error.to_frame(ref))
+        if error.code in _SOCKET_LOSS:
+            return  # the socket is going away, not the member: socket_closed() suspends it
         if error.kind.fatal:
             self._failed = True
             self._set_state(SessionState.CLOSED)
@@ -173,12 +179,25 @@ class SignalingSession:
             role=claims.role,
             joined_at=time.time(),
         )
+        # Frames routed to us before `joined` is sent (others act while the store is
+        # written) are held back, so `joined` is always the first frame of the session.
+        held: list[Frame] = []
+
+        def deliver_after_joined(frame: Frame) -> None:
+            (self._deliver if joined_sent else held.append)(frame)
+
+        joined_sent = False
         outcome, _, self._epoch = await self._rooms.join(
-            claims.room_id, member, self._deliver, resume_secret=self._resume_secret
+            claims.room_id, member, deliver_after_joined, resume_secret=self._resume_secret
         )
+        if outcome.replaced is not None:
+            self._keeper.tombstone(claims.room_id, outcome.replaced.peer_id, "replaced")
         self.room_id, self.member = claims.room_id, member
         self._set_state(SessionState.JOINED)
         self._deliver(self._session_frame("joined", member, claims.room_id, outcome.others))
+        joined_sent = True
+        for early in held:
+            self._deliver(early)
         await self._rooms.hub.broadcast(
             claims.room_id, {"type": "peer-joined", "peer": member.public()}, exclude=member.peer_id
         )
@@ -228,7 +247,7 @@ class SignalingSession:
         self._set_state(SessionState.CLOSED)
         if room_id and member:
             self._keeper.forget(room_id, member.peer_id)
-            await self._rooms.leave(room_id, member.peer_id, reason)
+            await self._rooms.leave(room_id, member.peer_id, reason, epoch=self._epoch)
 
     async def socket_closed(self) -> None:
         """The socket is gone. Unless we ended on purpose or on a fatal error, keep the

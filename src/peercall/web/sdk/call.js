@@ -15,12 +15,14 @@
 import { Emitter } from './emitter.js';
 import { ErrorCode, PeercallError } from './errors.js';
 import { CallEvent } from './events.js';
+import { MediaControls } from './media-controls.js';
 import { watchMediaRecovery } from './media-recovery.js';
 import { stopStream } from './media.js';
 import { watchNetwork } from './network.js';
 import { PeerLink } from './peer-link.js';
+import { moderateFrame } from './moderation.js';
 import { isReconnectable, retryConnect } from './reconnect.js';
-import { toPeer } from './wire.js';
+import { toMedia, toPeer } from './wire.js';
 
 export { CallEvent };
 
@@ -52,7 +54,7 @@ const LEAVE_REASONS = new Set(['hangup', 'navigate', 'error']);
 /** @param {PeercallError} error @returns {EndReason} */
 const endReasonFor = (error) => ({ [ErrorCode.SessionReplaced]: 'replaced', [ErrorCode.RoomNotFound]: 'room_ended',
   [ErrorCode.ConnectionLost]: 'disconnected', [ErrorCode.ConnectionFailed]: 'disconnected',
-  [ErrorCode.SessionExpired]: 'timeout' })[error.code] ?? 'error';
+  [ErrorCode.SessionExpired]: 'timeout', [ErrorCode.Removed]: 'removed' })[error.code] ?? 'error';
 
 /**
  * A joined call. Create it with `join()`; do not construct it directly.
@@ -63,6 +65,8 @@ export class Call extends Emitter {
   #signal;
   /** @type {RTCIceServer[]} */
   #iceServers = [];
+  /** @type {RTCIceTransportPolicy} */
+  #iceTransportPolicy = 'all';
   #init;
   /** @type {Map<string, Entry>} */
   #links = new Map();
@@ -72,6 +76,8 @@ export class Call extends Emitter {
   #self;
   #ended = false;
   #reconnecting = false;
+  /** @type {Set<string>} peers whose signaling is down (peer-reconnecting): they cannot answer now */
+  #away = new Set();
   /** Highest `seq` of a server frame we processed (resume replays what follows). */
   #lastSeq = 0;
   /** @type {string | null} */
@@ -89,9 +95,17 @@ export class Call extends Emitter {
     /** @type {MediaStream | null} the stream we send (null: receive only) */
     this.localStream = init.localStream;
     this.#self = this.#attach(init.session);
+    /** Our microphone, camera, screen share and speaker: see {@link MediaControls}. */
+    this.media = new MediaControls({
+      stream: this.localStream,
+      connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
+      send: (frame) => this.#signal.send(frame),
+      emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
+      on: (event, listener) => this.on(/** @type {any} */ (event), listener),
+    });
     for (const peer of (init.session.joined.peers ?? []).map(toPeer)) this.#addPeer(peer, false);
     this.#stopNetwork = watchNetwork({
-      online: () => this.#networkBack('online'),
+      online: () => this.#networkBack('offline'), // back online: the cause was being offline
       change: () => this.#networkBack('network_change'),
       offline: () => {},
     });
@@ -99,7 +113,10 @@ export class Call extends Emitter {
     // Peers already present are announced once the caller had a chance to subscribe.
     const initial = [...this.#peers.values()];
     setTimeout(() => {
-      for (const peer of initial) if (!this.#ended && this.#peers.get(peer.peerId) === peer) this.emit(CallEvent.PeerJoined, { peer });
+      for (const { peerId } of initial) {
+        const peer = this.#peers.get(peerId); // the latest copy (its media may have changed since)
+        if (!this.#ended && peer) this.emit(CallEvent.PeerJoined, { peer });
+      }
     }, 0);
   }
 
@@ -141,6 +158,19 @@ export class Call extends Emitter {
   }
 
   /**
+   * Host only: act on another member's media or presence (see ModerationAction). The
+   * server enforces roles: a refusal arrives as a non-fatal `error` event with
+   * `error.ref === 'moderate'` (`forbidden`, `participant_not_found`); success shows as
+   * the member's `peerMedia` change (`remove`: `peerLeft` with reason `removed`).
+   * @param {string} peerId
+   * @param {import('./moderation.js').ModerationActionName} action
+   * @throws {PeercallError} `invalid_argument` for an unknown action
+   */
+  moderate(peerId, action) {
+    this.#signal.send(moderateFrame(peerId, action));
+  }
+
+  /**
    * Leave the call: tell the server, close every connection, stop the local tracks if the
    * SDK acquired them, emit `ended`. Idempotent.
    * @param {LeaveReason} [reason='hangup'] any other value is sent as `hangup`
@@ -160,12 +190,19 @@ export class Call extends Emitter {
   #attach({ signal, joined }) {
     this.#signal = signal;
     signal.on('frame', (frame) => { if (signal === this.#signal) this.#onFrame(frame); });
-    signal.on('error', (error) => { if (signal === this.#signal) this.#onSignalError(error); });
+    signal.on('error', (error) => {
+      // While we take the session over on a new socket, the server tells the old one it
+      // was replaced: that is us, not another device.
+      if (this.#reconnecting && error.code === ErrorCode.SessionReplaced) return;
+      if (signal === this.#signal) this.#onSignalError(error);
+    });
     signal.on('close', ({ error }) => {
       if (signal !== this.#signal) return;
       this.#onSignalLost(error ?? new PeercallError(ErrorCode.ConnectionLost, 'The connection to the call server was lost.', { fatal: true }));
     });
     this.#iceServers = this.#init.iceServers ?? (Array.isArray(joined.ice_servers) ? joined.ice_servers : []);
+    // A relay-only room: peers never see each other's addresses (TURN relays only).
+    this.#iceTransportPolicy = joined.ice_transport_policy === 'relay' ? 'relay' : 'all';
     this.#resumeToken = typeof joined.resume_token === 'string' ? joined.resume_token : null;
     return Object.freeze({ ...toPeer(joined), roomId: String(joined.room_id), callId: String(joined.call_id ?? '') });
   }
@@ -182,6 +219,7 @@ export class Call extends Emitter {
       polite,
       reset,
       iceServers: this.#iceServers,
+      iceTransportPolicy: this.#iceTransportPolicy,
       localStream: this.localStream,
       send: (message) => this.#signal.send({ ...message, to: link.peerId }),
     });
@@ -197,9 +235,18 @@ export class Call extends Emitter {
       },
       onStep: ({ cause, step, attempt }) => this.emit(CallEvent.MediaRecovering, { peerId: link.peerId, cause, step, attempt }),
       onDone: ({ cause, durationMs, outcome, steps }) => {
+        // The other side's decoder waits for a key frame after an outage: send one now.
+        if (outcome === 'recovered') void link.sendKeyFrame();
         if (steps.length === 0 && durationMs < 1_000) return; // a blip that healed by itself
         this.#signal.send({ type: 'recovery-report', peer_id: link.peerId, cause, duration_ms: durationMs, outcome, steps });
         this.emit(CallEvent.MediaRecovered, { peerId: link.peerId, cause, durationMs, outcome, steps });
+      },
+      canAttempt: () => !this.#reconnecting && !this.#away.has(link.peerId)
+        && (typeof navigator === 'undefined' || navigator.onLine !== false),
+      answered: () => !link.awaitingAnswer,
+      expectsInbound: () => {
+        const media = this.#peers.get(link.peerId)?.media;
+        return !media || media.audio !== 'none' || media.video === 'on' || media.screen;
       },
     }, this.#init.mediaRecoveryPolicy);
     this.#links.set(peer.peerId, { link, recovery });
@@ -263,6 +310,7 @@ export class Call extends Emitter {
         return;
       }
       case 'peer-left': {
+        this.#away.delete(from);
         const peer = this.#peers.get(from);
         this.#closeLink(from);
         this.#peers.delete(from);
@@ -270,9 +318,12 @@ export class Call extends Emitter {
         return;
       }
       case 'peer-reconnecting':
+        this.#away.add(from);
         this.emit(CallEvent.PeerReconnecting, { peerId: from, peer: this.#peers.get(from) });
         return;
       case 'peer-resumed':
+        this.#away.delete(from);
+        if (this.#links.get(from)?.recovery.active) this.#links.get(from)?.recovery.nudge('manual'); // it was waiting for them
         this.emit(CallEvent.PeerReconnected, { peerId: from, peer: this.#peers.get(from) });
         return;
       case 'offer': {
@@ -287,6 +338,17 @@ export class Call extends Emitter {
         return;
       case 'ice-candidate':
         this.#links.get(from)?.link.handleCandidate(frame.candidate ?? null);
+        return;
+      case 'peer-media': {
+        const known = this.#peers.get(from);
+        const media = toMedia(frame.media);
+        const peer = known && Object.freeze({ ...known, media });
+        if (peer) this.#peers.set(from, peer);
+        this.emit(CallEvent.PeerMedia, { peerId: from, media, peer });
+        return;
+      }
+      case 'moderation':
+        this.media.handleModeration(frame);
         return;
       case 'room-ended':
         for (const [peerId, peer] of [...this.#peers]) this.emit(CallEvent.PeerLeft, { peerId, reason: 'room_ended', peer });
@@ -315,7 +377,7 @@ export class Call extends Emitter {
   /**
    * The network came back or changed: the socket may be dead without knowing it yet, and
    * the media path likely broke. Take the session over on a fresh socket and nudge ICE.
-   * @param {'online' | 'network_change'} cause
+   * @param {'offline' | 'network_change'} cause
    */
   #networkBack(cause) {
     if (this.#ended) return;
@@ -366,6 +428,7 @@ export class Call extends Emitter {
     else this.#rejoined(result.session);
     old.close(1000, 'replaced by a new connection');
     this.emit(CallEvent.Reconnected, { self: this.#self, resumed: result.resumed });
+    for (const entry of this.#links.values()) if (entry.recovery.active) entry.recovery.nudge('manual');
   }
 
   /** Same session, new socket: the links are untouched. @param {Session} session */

@@ -57,6 +57,9 @@ export const ErrorCode = Object.freeze({
   SessionExpired: 'session_expired',
   IdleTimeout: 'idle_timeout',
   SlowConsumer: 'slow_consumer',
+  Forbidden: 'forbidden',
+  ParticipantNotFound: 'participant_not_found',
+  Removed: 'removed',
   Internal: 'internal',
 });
 

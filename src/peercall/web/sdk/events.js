@@ -29,6 +29,18 @@ export const CallEvent = Object.freeze({
   MediaRecovering: 'mediaRecovering',
   /** `{peerId, cause, durationMs, outcome, steps}`: the recovery episode ended (`recovered` or `failed`). */
   MediaRecovered: 'mediaRecovered',
+  /** `{media, cause}`: our own media state changed (`call.media.state`); already announced to the room. */
+  LocalMedia: 'localMedia',
+  /** `{peerId, media, peer}`: a remote peer muted/unmuted, turned the camera off/on, started/stopped sharing. */
+  PeerMedia: 'peerMedia',
+  /** `{action, by, changed}`: a host muted us, turned our camera off, stopped our share (or, if the room allows, turned them on); already done. */
+  Moderated: 'moderated',
+  /** `{action, by, accept, decline}`: a host asks us to unmute (`ask_unmute`) or to turn the camera on (`ask_video`); call one of the two. */
+  ModerationRequest: 'moderationRequest',
+  /** `{kind, deviceId, label, fallback}`: the device in use disappeared; `fallback` took over (null: no other device). */
+  DeviceLost: 'deviceLost',
+  /** `{devices}`: a device was plugged in or out; the new list. */
+  DevicesChanged: 'devicesChanged',
   /** `{error}`: a PeercallError; `error.fatal` tells whether the call ends because of it. */
   Error: 'error',
   /** `{reason, error?}`: the call is over; no further events follow. */
@@ -40,11 +52,24 @@ export const CallEvent = Object.freeze({
  */
 
 /**
- * Ourselves, as the server admitted us.
+ * What a member sends: `audio` `on`/`muted`/`none` (no microphone), `video` `on`/`off`/`none`
+ * (no camera; `off` while a screen is shared in its place), `screen` sharing a screen.
+ * @typedef {import('./wire.js').MediaState} MediaState
+ */
+
+/**
+ * Why our media state changed: `user` (the app called `call.media`), `moderation` (a
+ * host's command, or a request we accepted), `device_lost` (hot-plug), `screen_ended`
+ * (the browser's "Stop sharing"), `join`/`reconnect` (announced again).
+ * @typedef {'user' | 'moderation' | 'device_lost' | 'screen_ended' | 'join' | 'reconnect'} MediaChangeCause
+ */
+
+/**
+ * Ourselves, as the server admitted us (`media` is absent: see `call.media.state`).
  * @typedef {Peer & {roomId: string, callId: string}} SelfInfo
  */
 
-/** @typedef {'hangup' | 'navigate' | 'error' | 'disconnected' | 'timeout' | 'replaced' | 'room_ended'} PeerLeftReason */
+/** @typedef {'hangup' | 'navigate' | 'error' | 'disconnected' | 'timeout' | 'replaced' | 'removed' | 'room_ended'} PeerLeftReason */
 
 /**
  * Why we leave, as sent in the `leave` frame (the other side sees it as `peerLeft.reason`):
@@ -54,8 +79,9 @@ export const CallEvent = Object.freeze({
 
 /**
  * Why a call ended: the {@link LeaveReason} given to `call.leave()`, `room_ended`,
- * `replaced` (same identity joined elsewhere), `disconnected` (signaling lost and could
- * not be rejoined) or `error` (see the `error` field).
+ * `replaced` (same identity joined elsewhere), `removed` (a host removed us; the link no
+ * longer works in this room), `disconnected` (signaling lost and could not be rejoined)
+ * or `error` (see the `error` field).
  * @typedef {string} EndReason
  */
 
@@ -72,6 +98,12 @@ export const CallEvent = Object.freeze({
  * @property {{peerId: string, peer: Peer | undefined}} peerReconnected
  * @property {{peerId: string, cause: string, step: string, attempt: number}} mediaRecovering
  * @property {{peerId: string, cause: string, durationMs: number, outcome: 'recovered' | 'failed', steps: {step: string, ok: boolean, ms: number}[]}} mediaRecovered
+ * @property {{media: MediaState, cause: MediaChangeCause}} localMedia
+ * @property {{peerId: string, media: MediaState, peer: Peer | undefined}} peerMedia
+ * @property {{action: import('./moderation.js').ModerationActionName, by: import('./moderation.js').Moderator, changed: boolean}} moderated
+ * @property {{action: import('./moderation.js').ModerationAsk, by: import('./moderation.js').Moderator, accept: () => Promise<MediaState>, decline: () => void}} moderationRequest
+ * @property {{kind: 'audioinput' | 'videoinput' | 'audiooutput', deviceId: string, label: string, fallback: {deviceId: string, label: string} | null}} deviceLost
+ * @property {{devices: import('./devices.js').DeviceList}} devicesChanged
  * @property {{error: import('./errors.js').PeercallError}} error
  * @property {{reason: EndReason, error?: import('./errors.js').PeercallError}} ended
  */

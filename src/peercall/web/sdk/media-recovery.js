@@ -44,6 +44,8 @@
  */
 
 const RETRY_MS = [400, 800, 1_500, 2_500, 4_000];
+/** Re-check interval while an attempt cannot reach the other side. */
+const WAIT_MS = 250;
 
 /** Frequent early retries (the network often returns within seconds), then every ~4 s. */
 export const DEFAULT_MEDIA_RECOVERY = Object.freeze(/** @type {MediaRecoveryPolicy} */ ({
@@ -60,6 +62,9 @@ export const DEFAULT_MEDIA_RECOVERY = Object.freeze(/** @type {MediaRecoveryPoli
  * @property {(step: RecoveryStep) => boolean} attempt run one rung; false when the rung is not available
  * @property {(info: {cause: RecoveryCause, step: RecoveryStep, attempt: number}) => void} onStep
  * @property {(report: {cause: RecoveryCause, durationMs: number, outcome: 'recovered' | 'failed', steps: StepResult[]}) => void} onDone
+ * @property {() => boolean} [expectsInbound] false when the other side announced it sends nothing
+ * @property {() => boolean} [canAttempt] false while an attempt cannot reach the other side
+ * @property {() => boolean} [answered] false while our last offer is still unanswered
  */
 
 const LADDER = /** @type {RecoveryStep[]} */ (['ice_restart', 'relay_restart', 'new_connection']);
@@ -93,10 +98,24 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
     if (!episode) return;
     const now = Date.now();
     if (now - episode.startedAt > policy.giveUpMs) return finish('failed');
-    if (episode.attempt > 0) episode.steps.push({ step: LADDER[episode.rung], ok: false, ms: now - episode.stepAt });
-    if (episode.attempt > 0 && ++episode.onRung >= policy.attemptsPerStep && episode.rung < LADDER.length - 1) {
-      episode.rung += 1;
-      episode.onRung = 0;
+    // Offline, our signaling down, or the other side known to be away: an attempt could
+    // not even reach them. Wait (cheaply) instead of climbing the ladder in the dark.
+    if (!(hooks.canAttempt?.() ?? true)) {
+      schedule(WAIT_MS);
+      return;
+    }
+    const answered = hooks.answered?.() ?? true;
+    if (episode.attempt > 0 && answered && link.connectionState === 'connected' && episode.cause !== 'no_inbound_media') {
+      return finish('recovered'); // the renegotiation went through on a path that works (a stall ends when bytes flow)
+    }
+    if (episode.attempt > 0) {
+      episode.steps.push({ step: LADDER[episode.rung], ok: false, ms: now - episode.stepAt });
+      // Climb only after a *completed* negotiation left media broken; an unanswered
+      // offer means the other side has not heard us yet (it gets it when it is back).
+      if (answered && ++episode.onRung >= policy.attemptsPerStep && episode.rung < LADDER.length - 1) {
+        episode.rung += 1;
+        episode.onRung = 0;
+      }
     }
     // Skip rungs that are not available (no TURN server for relay_restart).
     while (!hooks.attempt(LADDER[episode.rung]) && episode.rung < LADDER.length - 1) episode.rung += 1;
@@ -128,8 +147,11 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
   });
 
   // Inbound media stall: ICE can say "connected" while nothing arrives (one-way breaks).
+  // (Only when the other side says it sends something: a peer with no mic and the camera
+  // off sends no packets at all.)
   const stallTimer = setInterval(async () => {
-    if (link.connectionState !== 'connected' || episode) return;
+    if (link.connectionState !== 'connected') return;
+    if (episode && episode.cause !== 'no_inbound_media') return;
     let bytes = 0;
     try {
       (await link.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') bytes += s.bytesReceived ?? 0; });
@@ -137,10 +159,12 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
       return;
     }
     const now = Date.now();
-    if (bytes !== lastBytes || bytes === 0) {
+    const grew = bytes !== lastBytes && bytes > 0;
+    if (grew || bytes === 0 || !(hooks.expectsInbound?.() ?? true)) {
       lastBytes = bytes;
       lastBytesAt = now;
-    } else if (now - lastBytesAt > policy.stallMs) {
+      if (grew && episode) finish('recovered'); // a stall episode ends when media flows again
+    } else if (!episode && now - lastBytesAt > policy.stallMs) {
       lastBytesAt = now;
       begin('no_inbound_media', 0);
     }
@@ -155,7 +179,7 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
     nudge(cause) {
       if (episode) {
         schedule(0);
-      } else if (link.connectionState !== 'connected' || cause === 'network_change') {
+      } else if (link.connectionState !== 'connected' || cause === 'network_change' || cause === 'manual') {
         begin(cause, 0);
       }
     },

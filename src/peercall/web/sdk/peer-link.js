@@ -79,6 +79,7 @@ export class PeerLink extends Emitter {
   #state = 'new';
 
   #reset = false;
+  #keyFrameAt = 0;
   /** @type {RTCIceServer[]} */
   #iceServers;
 
@@ -113,11 +114,16 @@ export class PeerLink extends Emitter {
       if (state === this.#state || this.#closed) return;
       const recovered = state === 'connected' && (this.#state === 'disconnected' || this.#state === 'failed');
       this.#state = state;
-      if (recovered) void this.#sendKeyFrame();
+      if (recovered) void this.sendKeyFrame();
       this.emit('connectionstate', state);
     };
     // The newcomer (impolite) offers at once; so does a link that replaces a broken one.
     if (!polite || reset) this.#addLocalTracks(true);
+  }
+
+  /** True while an offer of ours waits for its answer. */
+  get awaitingAnswer() {
+    return this.#makingOffer || this.#proposedOffer !== null || this.pc.signalingState === 'have-local-offer';
   }
 
   /** True for the side that yields on glare. */
@@ -176,7 +182,10 @@ export class PeerLink extends Emitter {
    * frames sent during the outage are gone). Pausing and resuming the video encodings
    * makes the encoder start again with a key frame right away.
    */
-  async #sendKeyFrame() {
+  async sendKeyFrame() {
+    const now = Date.now();
+    if (now - this.#keyFrameAt < 500) return; // one refresh per recovery is enough
+    this.#keyFrameAt = now;
     for (const sender of this.pc.getSenders()) {
       if (sender.track?.kind !== 'video') continue;
       try {

@@ -24,6 +24,8 @@ export { join } from './join.js';
 export { Call } from './call.js';
 export { CallEvent } from './events.js';
 export { getLocalMedia } from './media.js';
+export { listDevices } from './devices.js';
+export { ModerationAction } from './moderation.js';
 export { PeercallError, ErrorCode } from './errors.js';
 
 /** SDK version. */
@@ -44,4 +46,11 @@ export { DEFAULT_MEDIA_RECOVERY } from './media-recovery.js';
  * @typedef {import('./events.js').EndReason} EndReason
  * @typedef {import('./events.js').LeaveReason} LeaveReason
  * @typedef {import('./events.js').CallEvents} CallEvents
+ * @typedef {import('./events.js').MediaState} MediaState
+ * @typedef {import('./events.js').MediaChangeCause} MediaChangeCause
+ * @typedef {import('./media-controls.js').MediaControls} MediaControls
+ * @typedef {import('./devices.js').DeviceList} DeviceList
+ * @typedef {import('./devices.js').MediaDeviceEntry} MediaDeviceEntry
+ * @typedef {import('./moderation.js').ModerationActionName} ModerationActionName
+ * @typedef {import('./moderation.js').Moderator} Moderator
  */

@@ -74,16 +74,25 @@ export function closeError(event) {
 }
 
 /**
+ * What a member sends (its last `media-state`).
+ * @typedef {object} MediaState
+ * @property {'on' | 'muted' | 'none'} audio `none`: no microphone
+ * @property {'on' | 'off' | 'none'} video `none`: no camera
+ * @property {boolean} screen sharing a screen (in the camera's place)
+ */
+
+/**
  * A remote participant.
  * @typedef {object} Peer
  * @property {string} peerId per-connection id assigned by the server
  * @property {string} identity stable user identity from the token (`sub`)
  * @property {string} name display name from the token
  * @property {'host' | 'participant'} role role from the signed token
+ * @property {Readonly<MediaState>} [media] what it sends now (kept current by the Call)
  */
 
 /**
- * @param {Record<string, any>} p a wire peer (`peer_id`, `identity`, `name`, `role`)
+ * @param {Record<string, any>} p a wire peer (`peer_id`, `identity`, `name`, `role`, `media`)
  * @returns {Readonly<Peer>}
  */
 export function toPeer(p) {
@@ -92,5 +101,18 @@ export function toPeer(p) {
     identity: String(p.identity ?? ''),
     name: String(p.name ?? ''),
     role: p.role === 'host' ? 'host' : 'participant',
+    ...(p.media && typeof p.media === 'object' ? { media: toMedia(p.media) } : {}),
+  });
+}
+
+/**
+ * @param {Record<string, any>} m a wire media state; unknown values read as "on"
+ * @returns {Readonly<MediaState>}
+ */
+export function toMedia(m) {
+  return Object.freeze({
+    audio: m?.audio === 'muted' || m?.audio === 'none' ? m.audio : 'on',
+    video: m?.video === 'off' || m?.video === 'none' ? m.video : 'on',
+    screen: m?.screen === true,
   });
 }

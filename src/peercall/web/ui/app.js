@@ -8,7 +8,10 @@
 import { CallEvent, ErrorCode, getLocalMedia, join } from '/sdk/peercall.js';
 import {
   RECONNECTED_TEXT, RECONNECTING_MEDIA_TEXT, RECONNECTING_TEXT, RETRYABLE_MEDIA_CODES, peerLostText, peerReconnectingText, WAITING_TEXT, describeConnectionState, describeEnd, describeError, peerLeftText,
+  peerRemovedText,
 } from './messages.js';
+import { setupOwnMedia } from './own-media.js';
+import { setupRemoteTile } from './remote-tile.js';
 import { CallTimer, formatDuration } from './timer.js';
 import { decodeTokenClaims, readLinkParams } from './token.js';
 import { View } from './view.js';
@@ -16,11 +19,13 @@ import { View } from './view.js';
 /** Join failures that retrying with the same link cannot fix. */
 const FINAL_JOIN_CODES = new Set([
   ErrorCode.TokenMissing, ErrorCode.TokenInvalid, ErrorCode.TokenExpired, ErrorCode.RoomNotFound,
-  ErrorCode.OriginForbidden, ErrorCode.UnsupportedVersion, ErrorCode.InsecureContext,
+  ErrorCode.OriginForbidden, ErrorCode.UnsupportedVersion, ErrorCode.InsecureContext, ErrorCode.Removed,
 ]);
 
 const view = new View(document);
 const link = readLinkParams(location.hash);
+/** Our display name, from the token (for our avatar's initials). */
+let ownName = '';
 /** @type {MediaStream | null} the preview stream, reused for the call (owned by this page) */
 let localStream = null;
 /** @type {import('/sdk/peercall.js').Call | null} */
@@ -34,6 +39,7 @@ async function main() {
   const claims = decodeTokenClaims(link.token);
   if (!claims) return view.showError(describeError({ code: ErrorCode.TokenInvalid }));
   if (claims.name) view.identity.textContent = `You will join as ${claims.name}.`;
+  ownName = claims.name;
 
   view.joinButton.addEventListener('click', () => startCall());
   view.retryMediaButton.addEventListener('click', () => startPreview());
@@ -118,10 +124,12 @@ function runCall(call) {
   view.show('call');
   view.setStatus(call.peers.size > 0 ? describeConnectionState('new') : WAITING_TEXT);
   view.localVideo.play().catch(() => {});
-  setupToggles(call.localStream);
+  setupOwnMedia(call, view, ownName);
+  const tile = setupRemoteTile(call, view);
 
   call.on(CallEvent.PeerJoined, ({ peer }) => {
     remote = peer;
+    tile.show(peer);
     view.setStatus(describeConnectionState('new'));
   });
   call.on(CallEvent.RemoteTrack, ({ peerId, stream }) => {
@@ -161,11 +169,13 @@ function runCall(call) {
   });
   call.on(CallEvent.PeerReconnected, ({ peer }) => {
     if (peer) remote = peer; // its peer id may be new (server restart)
+    if (peer) tile.show(peer);
     if (view.app.dataset.connection === 'connected') showRecovered();
   });
   call.on(CallEvent.PeerLeft, ({ peerId, reason, peer }) => {
     if (remote && peerId !== remote.peerId) return;
     remote = null;
+    tile.show(null);
     view.remoteVideo.srcObject = null;
     delete view.app.dataset.connection;
     if (reason === 'hangup') {
@@ -176,6 +186,8 @@ function runCall(call) {
       // Their network stayed down past the grace period: end cleanly, saying why.
       lostPeer = peer?.name ?? '';
       call.leave('hangup');
+    } else if (reason === 'removed') {
+      view.setStatus(peerRemovedText(peer?.name ?? ''));
     } else if (reason !== 'room_ended') {
       view.setStatus(peerLeftText(peer?.name ?? ''));
     }
@@ -184,6 +196,7 @@ function runCall(call) {
   call.on(CallEvent.Reconnected, () => {
     const [peer] = call.peers.values();
     remote = peer ?? null;
+    tile.show(remote);
     if (!peer) view.setStatus(WAITING_TEXT);
     else if (view.app.dataset.connection === 'connected') showRecovered();
     else view.setStatus(describeConnectionState('new'));
@@ -205,6 +218,7 @@ function runCall(call) {
       view.endedDuration.hidden = false;
     }
     view.hangupButton.disabled = true;
+    view.rejoinButton.hidden = reason === 'removed'; // the link no longer works for this room
   });
   view.hangupButton.addEventListener('click', () => call.leave('hangup'));
 }
@@ -218,21 +232,4 @@ function playRemote() {
     view.unmuteButton.hidden = false;
     video.play().catch(() => {});
   });
-}
-
-/** @param {MediaStream | null} stream */
-function setupToggles(stream) {
-  /** @param {HTMLButtonElement} button @param {'audio' | 'video'} kind @param {string} offLabel @param {string} onLabel */
-  const wire = (button, kind, offLabel, onLabel) => {
-    const tracks = stream ? (kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks()) : [];
-    button.disabled = tracks.length === 0;
-    view.setToggle(button, tracks.length === 0, offLabel, onLabel);
-    button.addEventListener('click', () => {
-      const off = tracks.some((t) => t.enabled);
-      for (const track of tracks) track.enabled = !off;
-      view.setToggle(button, off, offLabel, onLabel);
-    });
-  };
-  wire(view.micButton, 'audio', 'Mute microphone', 'Unmute microphone');
-  wire(view.cameraButton, 'video', 'Turn camera off', 'Turn camera on');
 }

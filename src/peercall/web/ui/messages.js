@@ -24,6 +24,9 @@ const ERROR_TEXT = {
   idle_timeout: 'The connection to the call server was lost.',
   slow_consumer: 'The connection to the call server was too slow and was closed.',
   rate_limited: 'Too many requests were sent to the call server. Please try again in a moment.',
+  removed: 'The host removed you from this call. This link no longer works for it.',
+  forbidden: 'Only the host can do that.',
+  participant_not_found: 'That person is no longer in the call.',
 };
 
 /**
@@ -52,6 +55,7 @@ export function describeEnd(reason, { byPeer } = {}) {
     case 'replaced': return ERROR_TEXT.session_replaced;
     case 'disconnected': return ERROR_TEXT.connection_lost;
     case 'timeout': return ERROR_TEXT.session_expired;
+    case 'removed': return ERROR_TEXT.removed;
     default: return '';
   }
 }
@@ -83,3 +87,83 @@ export const peerLostText = (name) => `The connection to ${name || 'the other pe
 
 /** @param {string} name */
 export const peerLeftText = (name) => `${name || 'The other person'} left the call`;
+
+/** @param {string} name */
+export const peerRemovedText = (name) => `${name || 'The other person'} was removed from the call`;
+
+/**
+ * Fixed texts of the call controls, applied to elements marked `data-text="key"` (their
+ * content) or `data-label="key"` (their aria-label).
+ * @type {Record<string, string>}
+ */
+export const UI_TEXT = {
+  muteMic: 'Mute microphone',
+  unmuteMic: 'Unmute microphone',
+  cameraOff: 'Turn camera off',
+  cameraOn: 'Turn camera on',
+  shareStart: 'Share your screen',
+  shareStop: 'Stop sharing your screen',
+  devices: 'Choose microphone, camera and speaker',
+  devicesTitle: 'Devices',
+  microphone: 'Microphone',
+  camera: 'Camera',
+  speaker: 'Speaker',
+  close: 'Close',
+  remoteMuted: 'Microphone off',
+  hostMenu: 'Moderate this participant',
+  hostMute: 'Mute microphone',
+  hostCameraOff: 'Turn camera off',
+  hostStopShare: 'Stop screen share',
+  hostAskUnmute: 'Ask to unmute',
+  hostAskVideo: 'Ask to turn camera on',
+  hostRemove: 'Remove from call',
+  hostRemoveConfirm: 'Yes, remove',
+  accept: 'Yes',
+  decline: 'Not now',
+  noDevice: 'None found',
+};
+
+/** @param {string} name who acted @param {string} action the moderation action */
+export function moderatedText(name, action) {
+  const who = name || 'The host';
+  switch (action) {
+    case 'mute_audio': return `${who} muted your microphone. You can unmute when you need to speak.`;
+    case 'disable_video': return `${who} turned your camera off.`;
+    case 'stop_screen': return `${who} stopped your screen share.`;
+    case 'unmute_audio': return `${who} unmuted your microphone.`;
+    case 'enable_video': return `${who} turned your camera on.`;
+    default: return '';
+  }
+}
+
+/** @param {string} name who asks @param {string} action `ask_unmute` or `ask_video` */
+export function requestText(name, action) {
+  const who = name || 'The host';
+  return action === 'ask_video' ? `${who} asks you to turn your camera on.` : `${who} asks you to unmute your microphone.`;
+}
+
+/** @param {string} action what the host asked for */
+export const requestAcceptText = (action) => (action === 'ask_video' ? 'Turn camera on' : 'Unmute');
+
+/** @param {string} action the request we sent @param {string} name to whom */
+export const requestSentText = (action, name) =>
+  `Asked ${name || 'the other person'} to ${action === 'ask_video' ? 'turn the camera on' : 'unmute'}.`;
+
+/**
+ * @param {'audioinput' | 'videoinput' | 'audiooutput'} kind
+ * @param {{label: string} | null} fallback the device that took over
+ */
+export function deviceLostText(kind, fallback) {
+  const what = kind === 'audioinput' ? 'microphone' : kind === 'videoinput' ? 'camera' : 'speaker';
+  if (!fallback) return `Your ${what} was disconnected and no other one was found.`;
+  return `Your ${what} was disconnected. Now using ${fallback.label || `the default ${what}`}.`;
+}
+
+/** @param {string} name display name @returns {string} one or two initials */
+export function initials(name) {
+  const words = name.trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return '?';
+  const first = [...words[0]][0] ?? '';
+  const last = words.length > 1 ? [...words[words.length - 1]][0] ?? '' : '';
+  return (first + last).toUpperCase();
+}

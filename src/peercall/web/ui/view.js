@@ -3,7 +3,11 @@
  * No call logic lives here.
  */
 
+import { UI_TEXT } from './messages.js';
+
 /** @typedef {'join' | 'call' | 'ended'} Screen */
+
+const NOTICE_MS = 6_000;
 
 /**
  * @param {ParentNode} root
@@ -39,6 +43,27 @@ export class View {
     this.endedDetail = q('ended-detail');
     this.endedDuration = q('ended-duration');
     this.rejoinButton = /** @type {HTMLButtonElement} */ (q('rejoin-button'));
+    this.screenButton = /** @type {HTMLButtonElement} */ (q('screen-button'));
+    this.devicesButton = /** @type {HTMLButtonElement} */ (q('devices-button'));
+    this.devicesPanel = q('devices-panel');
+    this.devicesClose = /** @type {HTMLButtonElement} */ (q('devices-close'));
+    this.micSelect = /** @type {HTMLSelectElement} */ (q('mic-select'));
+    this.cameraSelect = /** @type {HTMLSelectElement} */ (q('camera-select'));
+    this.speakerSelect = /** @type {HTMLSelectElement} */ (q('speaker-select'));
+    this.speakerField = q('speaker-field');
+    this.remote = {
+      avatar: q('remote-avatar'), initials: q('remote-initials'), bar: q('remote-tile-bar'),
+      muted: q('remote-muted'), name: q('remote-name'),
+      menuButton: /** @type {HTMLButtonElement} */ (q('host-menu-button')), menu: q('host-menu'),
+    };
+    this.localAvatar = q('local-avatar');
+    this.localInitials = q('local-initials');
+    this.notice = q('notice');
+    this.prompt = { box: q('moderation-prompt'), text: q('prompt-text'), accept: q('prompt-accept'), decline: q('prompt-decline') };
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.noticeTimer = undefined;
+    for (const el of doc.querySelectorAll('[data-text]')) el.textContent = UI_TEXT[/** @type {HTMLElement} */ (el).dataset.text ?? ''] ?? '';
+    for (const el of doc.querySelectorAll('[data-label]')) el.setAttribute('aria-label', UI_TEXT[/** @type {HTMLElement} */ (el).dataset.label ?? ''] ?? '');
     this.slots = {
       preview: /** @type {HTMLElement} */ (doc.querySelector('[data-slot="preview"]')),
       pip: /** @type {HTMLElement} */ (doc.querySelector('[data-slot="pip"]')),
@@ -95,6 +120,14 @@ export class View {
     button.setAttribute('aria-pressed', String(off));
     button.setAttribute('aria-label', off ? onLabel : offLabel);
     button.classList.toggle('pc-off', off);
+  }
+
+  /** Show a short message over the call for a few seconds. @param {string} text empty hides it */
+  showNotice(text) {
+    clearTimeout(this.noticeTimer);
+    this.notice.textContent = text;
+    this.notice.hidden = !text;
+    if (text) this.noticeTimer = setTimeout(() => { this.notice.hidden = true; }, NOTICE_MS);
   }
 
   /**

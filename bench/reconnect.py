@@ -1,0 +1,157 @@
+"""Reconnect latency: network restored → media flowing again, two real Chromium peers.
+
+Topology (src/peercall/testing/netns.py): Chromium A and B each in its own network
+namespace, routed through a router namespace that runs the peercall server. Each cut:
+a fresh call (new room) decoding video both ways, then A's link goes down for
+``--outage`` seconds (default 5: a Wi-Fi drop; long enough for ICE and the SDK to notice,
+shorter than ICE `failed` at ~15 s) and comes back up. The figure is the time from link-up
+to the first new decoded remote frame that starts sustained playback, on *both* pages
+(the later of the two: the call is back when both people see each other again).
+
+Baseline in the same run, interleaved with the cuts: the same outage as a UDP-only block
+(iptables DROP in A; the interface, its address and the signaling TCP connection stay up).
+It isolates what losing the interface costs on top of losing the media path.
+
+    python bench/reconnect.py [--cuts N] [--outage S] [--quick] [--no-baseline] [--json]
+
+Needs root (network namespaces); run it like the tests: ``scripts/in-testnet.sh`` or
+``ip netns exec pctest``. The last line of ``--json`` output is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from peercall.testing.netcall import NetCall, call_in_netns, join_call, leave_call  # noqa: E402
+from peercall.testing.netns import Topology, topology  # noqa: E402
+
+RECOVERY_TIMEOUT_S = 30.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summarize(fault: str, outage_s: float, samples: list[dict[str, float | None]]) -> dict[str, object]:
+    """Figures of one series; a cut that did not recover within the timeout counts as a failure."""
+    both = [s["both"] for s in samples if s["both"] is not None]
+    out: dict[str, object] = {
+        "fault": fault,
+        "outage_s": outage_s,
+        "cuts": len(samples),
+        "recovered": len(both),
+        "timeout_s": RECOVERY_TIMEOUT_S,
+    }
+    if both:
+        out |= {
+            "median_ms": round(statistics.median(both), 1),
+            "p95_ms": round(percentile(both, 0.95), 1),
+            "min_ms": round(min(both), 1),
+            "max_ms": round(max(both), 1),
+        }
+    for side in ("a", "b"):
+        values = [v for s in samples if (v := s[side]) is not None]
+        out[f"{side}_receives_median_ms"] = round(statistics.median(values), 1) if values else None
+    out["samples_ms"] = [None if s["both"] is None else round(s["both"], 1) for s in samples]
+    return out
+
+
+async def one_cut(topo: Topology, call: NetCall, fault: str, outage_s: float) -> dict[str, float | None]:
+    """Fresh call, one outage of A, time from restore to media flowing both ways again."""
+    await join_call(call)
+    await asyncio.sleep(1.0)
+    if fault == "link-down":
+        topo.link_down("a")
+        await asyncio.sleep(outage_s)
+        restored = topo.link_up("a")
+    else:
+        topo.block_udp("a")
+        await asyncio.sleep(outage_s)
+        restored = topo.unblock_udp("a")
+    a, b = await asyncio.gather(*(call[s].wait_recovery(restored, RECOVERY_TIMEOUT_S) for s in ("a", "b")))
+    both = None if a is None or b is None else max(a, b)
+    if both is None:
+        print(f"  {fault}: NOT recovered within {RECOVERY_TIMEOUT_S:.0f} s", file=sys.stderr)
+        print(await call.timelines(restored - outage_s * 1000 - 500), file=sys.stderr)
+    await leave_call(call)
+    return {"a": a, "b": b, "both": both}
+
+
+async def run(cuts: int, outage_s: float, baseline: bool) -> dict[str, object]:
+    faults = ["link-down", "udp-block"] if baseline else ["link-down"]
+    series: dict[str, list[dict[str, float | None]]] = {fault: [] for fault in faults}
+    started = time.monotonic()
+    version = _git_version()
+    with tempfile.TemporaryDirectory() as tmp, topology(Path(tmp)) as topo:
+        server = topo.start_server(Path(tmp))
+        async with call_in_netns(topo, server) as call:
+            for number in range(1, cuts + 1):
+                for fault in faults:  # interleaved: drift (CPU, caches) hits both series alike
+                    sample = await one_cut(topo, call, fault, outage_s)
+                    series[fault].append(sample)
+                    shown = {k: None if v is None else round(v) for k, v in sample.items()}
+                    print(f"cut {number}/{cuts} {fault} {outage_s:g} s: {shown} ms", file=sys.stderr)
+    figures = summarize("link-down", outage_s, series["link-down"])
+    if baseline:
+        base = summarize("udp-block", outage_s, series["udp-block"])
+        figures["baseline"] = base
+        if figures.get("median_ms") is not None and base.get("median_ms"):
+            figures["ratio_to_baseline"] = round(float(str(figures["median_ms"])) / float(str(base["median_ms"])), 2)
+    figures["goal_median_ms"] = 1000
+    figures["wall_s"] = round(time.monotonic() - started, 1)
+    # The SDK is re-fetched by every call: say so if the code changed under the run.
+    figures["product"] = version if _git_version() == version else f"{version} (changed during the run)"
+    return figures
+
+
+def _git_version() -> str:
+    """Which code was measured: commit, plus a hash of local changes under src/ if any."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=HERE.parent, check=False).stdout
+
+    try:
+        head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+        local = git("diff", "HEAD", "--", "src") + git("ls-files", "--others", "--exclude-standard", "src")
+    except OSError:
+        return "unknown"
+    return f"{head}+local-{hashlib.sha256(local.encode()).hexdigest()[:8]}" if local else head
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cuts", type=int, default=10, help="outages per series (default 10)")
+    parser.add_argument("--outage", type=float, default=5.0, help="seconds the link stays down (default 5)")
+    parser.add_argument("--quick", action="store_true", help="3 cuts per series")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the UDP-block baseline series")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    args = parser.parse_args()
+    cuts = 3 if args.quick else args.cuts
+    figures = asyncio.run(run(cuts, args.outage, baseline=not args.no_baseline))
+    if not args.json:
+        base = figures.get("baseline")
+        base_text = f"; baseline UDP block median {base.get('median_ms')} ms" if isinstance(base, dict) else ""
+        print(
+            f"link down {args.outage:g} s x{figures['cuts']} (recovered {figures['recovered']}): "
+            f"median={figures.get('median_ms')} ms p95={figures.get('p95_ms')} ms{base_text}"
+        )
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
