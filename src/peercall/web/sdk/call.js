@@ -84,6 +84,8 @@ export class Call extends Emitter {
   #resumeToken = null;
   /** @type {() => void} wakes the reconnect loop early (back online) */
   #wake = () => {};
+  /** A wake-up that came while an attempt was running: skip the next wait. */
+  #wakePending = false;
   #stopNetwork;
   #onPageHide = () => this.leave('navigate');
 
@@ -260,6 +262,19 @@ export class Call extends Emitter {
     this.#addPeer(peer, entry.link.polite, true);
   }
 
+  /**
+   * Make our encoder start again with a key frame towards one peer, now and once more a
+   * moment later (the first may be lost while the path is still coming back). Without
+   * it the remote decoder waits 1–2 s for the next key frame after a short outage.
+   * @param {string} peerId
+   */
+  #refreshVideo(peerId) {
+    const link = this.#links.get(peerId)?.link;
+    if (!link) return;
+    void link.sendKeyFrame();
+    setTimeout(() => { if (this.#links.get(peerId)?.link === link) void link.sendKeyFrame(); }, 400);
+  }
+
   /** @param {string} peerId */
   #closeLink(peerId) {
     const entry = this.#links.get(peerId);
@@ -323,6 +338,7 @@ export class Call extends Emitter {
         return;
       case 'peer-resumed':
         this.#away.delete(from);
+        this.#refreshVideo(from); // their network is back: their decoder needs a key frame now
         if (this.#links.get(from)?.recovery.active) this.#links.get(from)?.recovery.nudge('manual'); // it was waiting for them
         this.emit(CallEvent.PeerReconnected, { peerId: from, peer: this.#peers.get(from) });
         return;
@@ -382,8 +398,10 @@ export class Call extends Emitter {
   #networkBack(cause) {
     if (this.#ended) return;
     for (const entry of this.#links.values()) entry.recovery.nudge(cause);
-    if (this.#reconnecting) this.#wake();
-    else void this.#reconnect(new PeercallError(ErrorCode.ConnectionLost, `Network ${cause}`, { fatal: true }));
+    if (this.#reconnecting) {
+      this.#wakePending = true;
+      this.#wake();
+    } else void this.#reconnect(new PeercallError(ErrorCode.ConnectionLost, `Network ${cause}`, { fatal: true }));
   }
 
   /** Resume (or rejoin) on a new socket; the old one is closed only once replaced. @param {PeercallError} error */
@@ -391,8 +409,13 @@ export class Call extends Emitter {
     this.#reconnecting = true;
     this.emit(CallEvent.Reconnecting, { error });
     const sleep = (/** @type {number} */ ms) => new Promise((resolve) => {
+      if (this.#wakePending) {
+        this.#wakePending = false;
+        resolve(undefined);
+        return;
+      }
       const timer = setTimeout(resolve, ms);
-      this.#wake = () => { clearTimeout(timer); resolve(undefined); };
+      this.#wake = () => { this.#wakePending = false; clearTimeout(timer); resolve(undefined); };
     });
     const attempt = async () => {
       if (this.#resumeToken) {
@@ -415,6 +438,7 @@ export class Call extends Emitter {
       return;
     } finally {
       this.#wake = () => {};
+      this.#wakePending = false;
     }
     this.#reconnecting = false;
     if (!result) return;
@@ -428,7 +452,10 @@ export class Call extends Emitter {
     else this.#rejoined(result.session);
     old.close(1000, 'replaced by a new connection');
     this.emit(CallEvent.Reconnected, { self: this.#self, resumed: result.resumed });
-    for (const entry of this.#links.values()) if (entry.recovery.active) entry.recovery.nudge('manual');
+    for (const [peerId, entry] of this.#links) {
+      if (entry.recovery.active) entry.recovery.nudge('manual');
+      this.#refreshVideo(peerId); // our network is back: the others' decoders need a key frame
+    }
   }
 
   /** Same session, new socket: the links are untouched. @param {Session} session */

@@ -184,7 +184,7 @@ export class PeerLink extends Emitter {
    */
   async sendKeyFrame() {
     const now = Date.now();
-    if (now - this.#keyFrameAt < 500) return; // one refresh per recovery is enough
+    if (now - this.#keyFrameAt < 200) return; // several triggers of one recovery: one refresh
     this.#keyFrameAt = now;
     for (const sender of this.pc.getSenders()) {
       if (sender.track?.kind !== 'video') continue;
