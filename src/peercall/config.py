@@ -90,7 +90,9 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(200, ge=1)
     resume_grace_s: float = Field(30.0, gt=0, le=600, description="How long a dropped member's place is kept")
     join_timeout_s: float = Field(10.0, gt=0)
-    idle_timeout_s: float = Field(30.0, gt=0)
+    idle_timeout_s: float = Field(
+        20.0, gt=0, description="No frame for this long: the socket is dead (clients ping every 5 s)"
+    )
     send_queue_max: int = Field(256, ge=8)
     max_participants_cap: int = Field(2, ge=2, le=16)
     shutdown_grace_s: float = Field(5.0, ge=0)

@@ -237,8 +237,6 @@ export class Call extends Emitter {
       },
       onStep: ({ cause, step, attempt }) => this.emit(CallEvent.MediaRecovering, { peerId: link.peerId, cause, step, attempt }),
       onDone: ({ cause, durationMs, outcome, steps }) => {
-        // The other side's decoder waits for a key frame after an outage: send one now.
-        if (outcome === 'recovered') void link.sendKeyFrame();
         if (steps.length === 0 && durationMs < 1_000) return; // a blip that healed by itself
         this.#signal.send({ type: 'recovery-report', peer_id: link.peerId, cause, duration_ms: durationMs, outcome, steps });
         this.emit(CallEvent.MediaRecovered, { peerId: link.peerId, cause, durationMs, outcome, steps });
@@ -260,19 +258,6 @@ export class Call extends Emitter {
     const peer = this.#peers.get(peerId);
     if (!entry || !peer || this.#ended) return;
     this.#addPeer(peer, entry.link.polite, true);
-  }
-
-  /**
-   * Make our encoder start again with a key frame towards one peer, now and once more a
-   * moment later (the first may be lost while the path is still coming back). Without
-   * it the remote decoder waits 1–2 s for the next key frame after a short outage.
-   * @param {string} peerId
-   */
-  #refreshVideo(peerId) {
-    const link = this.#links.get(peerId)?.link;
-    if (!link) return;
-    void link.sendKeyFrame();
-    setTimeout(() => { if (this.#links.get(peerId)?.link === link) void link.sendKeyFrame(); }, 400);
   }
 
   /** @param {string} peerId */
@@ -338,7 +323,6 @@ export class Call extends Emitter {
         return;
       case 'peer-resumed':
         this.#away.delete(from);
-        this.#refreshVideo(from); // their network is back: their decoder needs a key frame now
         if (this.#links.get(from)?.recovery.active) this.#links.get(from)?.recovery.nudge('manual'); // it was waiting for them
         this.emit(CallEvent.PeerReconnected, { peerId: from, peer: this.#peers.get(from) });
         return;
@@ -452,10 +436,7 @@ export class Call extends Emitter {
     else this.#rejoined(result.session);
     old.close(1000, 'replaced by a new connection');
     this.emit(CallEvent.Reconnected, { self: this.#self, resumed: result.resumed });
-    for (const [peerId, entry] of this.#links) {
-      if (entry.recovery.active) entry.recovery.nudge('manual');
-      this.#refreshVideo(peerId); // our network is back: the others' decoders need a key frame
-    }
+    for (const entry of this.#links.values()) if (entry.recovery.active) entry.recovery.nudge('manual');
   }
 
   /** Same session, new socket: the links are untouched. @param {Session} session */

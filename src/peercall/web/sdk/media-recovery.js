@@ -44,6 +44,8 @@
  */
 
 const RETRY_MS = [400, 800, 1_500, 2_500, 4_000];
+/** Inbound-bytes sampling interval (stall detection, end of an episode). */
+const SAMPLE_MS = 500;
 /** Re-check interval while an attempt cannot reach the other side. */
 const WAIT_MS = 250;
 
@@ -105,8 +107,10 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
       return;
     }
     const answered = hooks.answered?.() ?? true;
-    if (episode.attempt > 0 && answered && link.connectionState === 'connected' && episode.cause !== 'no_inbound_media') {
-      return finish('recovered'); // the renegotiation went through on a path that works (a stall ends when bytes flow)
+    // Normally an episode ends when inbound media flows again (see the byte sampler);
+    // when the other side sends nothing, a completed renegotiation has to do.
+    if (episode.attempt > 0 && answered && link.connectionState === 'connected' && !(hooks.expectsInbound?.() ?? true)) {
+      return finish('recovered');
     }
     if (episode.attempt > 0) {
       episode.steps.push({ step: LADDER[episode.rung], ok: false, ms: now - episode.stepAt });
@@ -151,7 +155,6 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
   // off sends no packets at all.)
   const stallTimer = setInterval(async () => {
     if (link.connectionState !== 'connected') return;
-    if (episode && episode.cause !== 'no_inbound_media') return;
     let bytes = 0;
     try {
       (await link.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') bytes += s.bytesReceived ?? 0; });
@@ -163,12 +166,16 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
     if (grew || bytes === 0 || !(hooks.expectsInbound?.() ?? true)) {
       lastBytes = bytes;
       lastBytesAt = now;
-      if (grew && episode) finish('recovered'); // a stall episode ends when media flows again
+      // An episode ends when media flows again after an attempt went through (ICE may
+      // say "connected" on a path that died with the old network).
+      if (grew && episode && (episode.cause === 'no_inbound_media' || (episode.attempt > 0 && (hooks.answered?.() ?? true)))) {
+        finish('recovered');
+      }
     } else if (!episode && now - lastBytesAt > policy.stallMs) {
       lastBytesAt = now;
       begin('no_inbound_media', 0);
     }
-  }, 1_000);
+  }, SAMPLE_MS);
 
   return {
     /**

@@ -79,7 +79,6 @@ export class PeerLink extends Emitter {
   #state = 'new';
 
   #reset = false;
-  #keyFrameAt = 0;
   /** @type {RTCIceServer[]} */
   #iceServers;
 
@@ -112,9 +111,7 @@ export class PeerLink extends Emitter {
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
       if (state === this.#state || this.#closed) return;
-      const recovered = state === 'connected' && (this.#state === 'disconnected' || this.#state === 'failed');
       this.#state = state;
-      if (recovered) void this.sendKeyFrame();
       this.emit('connectionstate', state);
     };
     // The newcomer (impolite) offers at once; so does a link that replaces a broken one.
@@ -175,31 +172,6 @@ export class PeerLink extends Emitter {
     }
     this.pc.restartIce();
     return true;
-  }
-
-  /**
-   * After a recovery the remote decoder waits for a key frame (1–2 s by itself, since the
-   * frames sent during the outage are gone). Pausing and resuming the video encodings
-   * makes the encoder start again with a key frame right away.
-   */
-  async sendKeyFrame() {
-    const now = Date.now();
-    if (now - this.#keyFrameAt < 200) return; // several triggers of one recovery: one refresh
-    this.#keyFrameAt = now;
-    for (const sender of this.pc.getSenders()) {
-      if (sender.track?.kind !== 'video') continue;
-      try {
-        const params = sender.getParameters();
-        if (!params.encodings?.length) continue;
-        params.encodings.forEach((encoding) => { encoding.active = false; });
-        await sender.setParameters(params);
-        const again = sender.getParameters();
-        again.encodings.forEach((encoding) => { encoding.active = true; });
-        await sender.setParameters(again);
-      } catch (err) {
-        console.warn('[peercall] key frame refresh failed', err);
-      }
-    }
   }
 
   /** @returns {Promise<RTCStatsReport>} */
