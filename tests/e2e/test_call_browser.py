@@ -10,7 +10,7 @@ from playwright.async_api import Page
 
 from peercall.peer import Peer
 from peercall.testing import ROOT, ServerProcess
-from peercall.testing.browser import INBOUND_VIDEO_STATS_JS, chromium
+from peercall.testing.browser import chromium, wait_decoding
 
 pytestmark = pytest.mark.slow
 SCREENSHOT = ROOT / "docs" / "images" / "call.png"
@@ -25,18 +25,6 @@ async def open_call(browser, join_url: str) -> Page:
     )
     await page.goto(join_url + "&autojoin=1")
     return page
-
-
-async def wait_decoding(page: Page, min_frames: int = 15, timeout_s: float = 20) -> dict:
-    """Wait until the page's inbound video has decoded `min_frames` frames (per getStats)."""
-    deadline = time.monotonic() + timeout_s
-    stats = None
-    while time.monotonic() < deadline:
-        stats = await page.evaluate(INBOUND_VIDEO_STATS_JS)
-        if stats and stats["framesDecoded"] >= min_frames:
-            return stats
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"remote video did not decode: {stats}")
 
 
 async def remote_video_frames(page: Page) -> int:

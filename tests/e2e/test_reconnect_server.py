@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,20 +23,10 @@ from peercall.testing.netcall import (
     now_ms,
     wait_participants,
 )
-from peercall.testing.netns import NetnsUnavailable, Topology, topology
+from peercall.testing.netns import Topology
 from peercall.testing.server import ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
-
-
-@pytest.fixture
-def topo(tmp_path: Path) -> Iterator[Topology]:
-    """Router + hosts A and B; fails (never skips) when namespaces cannot be created here."""
-    try:
-        with topology(tmp_path) as built:
-            yield built
-    except NetnsUnavailable as exc:
-        pytest.fail(f"reconnect tests need network namespaces: {exc}", pytrace=False)
 
 
 async def wait_event(side: CallSide, name: str, since_ms: float, timeout_s: float) -> dict:

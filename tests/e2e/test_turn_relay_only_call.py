@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page
 
 from peercall.peer import Peer
 from peercall.testing import ServerProcess, start_server, stop_server
-from peercall.testing.browser import INBOUND_VIDEO_STATS_JS, chromium
+from peercall.testing.browser import chromium, wait_decoding
 from peercall.testing.coturn import SECRET, Coturn, start_coturn, stop_coturn
 
 pytestmark = pytest.mark.slow
@@ -53,17 +51,6 @@ def turn_server(coturn: Coturn, tmp_path_factory: pytest.TempPathFactory) -> Ite
     stop_server(server)
 
 
-async def _decoding(page: Page, min_frames: int = 15, timeout_s: float = 25) -> dict:
-    deadline = time.monotonic() + timeout_s
-    stats = None
-    while time.monotonic() < deadline:
-        stats = await page.evaluate(INBOUND_VIDEO_STATS_JS)
-        if stats and stats["framesDecoded"] >= min_frames:
-            return stats
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"remote video did not decode through the relay: {stats}")
-
-
 async def test_turn_relay_only_room_browsers_connect_through_coturn(turn_server: ServerProcess):
     room = turn_server.create_room(settings={"relay_only": True})
     alice, bob = turn_server.token(room, "alice", "host"), turn_server.token(room, "bob")
@@ -73,7 +60,7 @@ async def test_turn_relay_only_room_browsers_connect_through_coturn(turn_server:
             page = await (await browser.new_context()).new_page()
             await page.goto(link + "&autojoin=1")
             pages.append(page)
-        await asyncio.gather(*(_decoding(page) for page in pages))
+        await asyncio.gather(*(wait_decoding(page) for page in pages))
         for page in pages:
             pair = await page.evaluate(SELECTED_PAIR_JS)
             assert pair["local"] == "relay" and pair["remote"] == "relay", pair

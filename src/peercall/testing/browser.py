@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -56,3 +58,15 @@ async () => {
   return out;
 }
 """
+
+
+async def wait_decoding(page: Page, min_frames: int = 15, timeout_s: float = 20) -> dict[str, int]:
+    """Wait until the page's inbound video has decoded ``min_frames`` frames (per getStats)."""
+    deadline = time.monotonic() + timeout_s
+    stats = None
+    while time.monotonic() < deadline:
+        stats = await page.evaluate(INBOUND_VIDEO_STATS_JS)
+        if stats and stats["framesDecoded"] >= min_frames:
+            return dict(stats)
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"remote video did not decode: {stats}")

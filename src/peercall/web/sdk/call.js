@@ -244,6 +244,10 @@ export class Call extends Emitter {
       canAttempt: () => !this.#reconnecting && !this.#away.has(link.peerId)
         && (typeof navigator === 'undefined' || navigator.onLine !== false),
       answered: () => !link.awaitingAnswer,
+      expectsVideo: () => {
+        const media = this.#peers.get(link.peerId)?.media;
+        return !media || media.video === 'on' || Boolean(media.screen);
+      },
       expectsInbound: () => {
         const media = this.#peers.get(link.peerId)?.media;
         return !media || media.audio !== 'none' || media.video === 'on' || media.screen;

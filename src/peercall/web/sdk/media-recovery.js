@@ -65,6 +65,7 @@ export const DEFAULT_MEDIA_RECOVERY = Object.freeze(/** @type {MediaRecoveryPoli
  * @property {(info: {cause: RecoveryCause, step: RecoveryStep, attempt: number}) => void} onStep
  * @property {(report: {cause: RecoveryCause, durationMs: number, outcome: 'recovered' | 'failed', steps: StepResult[]}) => void} onDone
  * @property {() => boolean} [expectsInbound] false when the other side announced it sends nothing
+ * @property {() => boolean} [expectsVideo] true when the other side announced it sends video
  * @property {() => boolean} [canAttempt] false while an attempt cannot reach the other side
  * @property {() => boolean} [answered] false while our last offer is still unanswered
  */
@@ -157,7 +158,12 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
     if (link.connectionState !== 'connected') return;
     let bytes = 0;
     try {
-      (await link.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') bytes += s.bytesReceived ?? 0; });
+      // Video counts on its own when the other side sends video: audio alone flowing
+      // must not hide a video path that stopped (seen after an address change).
+      const videoOnly = hooks.expectsVideo?.() ?? false;
+      (await link.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && (!videoOnly || s.kind === 'video')) bytes += s.bytesReceived ?? 0;
+      });
     } catch {
       return;
     }
