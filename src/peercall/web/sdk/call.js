@@ -21,7 +21,7 @@ import { stopStream } from './media.js';
 import { watchNetwork } from './network.js';
 import { PeerLink } from './peer-link.js';
 import { moderateFrame } from './moderation.js';
-import { isReconnectable, retryConnect } from './reconnect.js';
+import { WakeableSleep, isReconnectable, resumeOrRejoin, retryConnect } from './reconnect.js';
 import { toMedia, toPeer } from './wire.js';
 
 export { CallEvent };
@@ -82,10 +82,8 @@ export class Call extends Emitter {
   #lastSeq = 0;
   /** @type {string | null} */
   #resumeToken = null;
-  /** @type {() => void} wakes the reconnect loop early (back online) */
-  #wake = () => {};
-  /** A wake-up that came while an attempt was running: skip the next wait. */
-  #wakePending = false;
+  /** The reconnect loop's wait; network events cut it short. */
+  #retryWait = new WakeableSleep();
   #stopNetwork;
   #onPageHide = () => this.leave('navigate');
 
@@ -386,47 +384,31 @@ export class Call extends Emitter {
   #networkBack(cause) {
     if (this.#ended) return;
     for (const entry of this.#links.values()) entry.recovery.nudge(cause);
-    if (this.#reconnecting) {
-      this.#wakePending = true;
-      this.#wake();
-    } else void this.#reconnect(new PeercallError(ErrorCode.ConnectionLost, `Network ${cause}`, { fatal: true }));
+    if (this.#reconnecting) this.#retryWait.wake();
+    else void this.#reconnect(new PeercallError(ErrorCode.ConnectionLost, `Network ${cause}`, { fatal: true }));
   }
 
   /** Resume (or rejoin) on a new socket; the old one is closed only once replaced. @param {PeercallError} error */
   async #reconnect(error) {
     this.#reconnecting = true;
     this.emit(CallEvent.Reconnecting, { error });
-    const sleep = (/** @type {number} */ ms) => new Promise((resolve) => {
-      if (this.#wakePending) {
-        this.#wakePending = false;
-        resolve(undefined);
-        return;
-      }
-      const timer = setTimeout(resolve, ms);
-      this.#wake = () => { this.#wakePending = false; clearTimeout(timer); resolve(undefined); };
+    const attempt = () => resumeOrRejoin({
+      resumeToken: this.#resumeToken,
+      lastSeq: this.#lastSeq,
+      resume: this.#init.resume,
+      connect: this.#init.connect,
+      forgetResume: () => { this.#resumeToken = null; },
     });
-    const attempt = async () => {
-      if (this.#resumeToken) {
-        try {
-          return { resumed: true, session: await this.#init.resume(this.#resumeToken, this.#lastSeq) };
-        } catch (err) {
-          if (!(err instanceof PeercallError) || err.code !== ErrorCode.ResumeFailed) throw err;
-          this.#resumeToken = null; // the server forgot us: join again
-        }
-      }
-      return { resumed: false, session: await this.#init.connect() };
-    };
     let result;
     try {
-      result = await retryConnect(attempt, this.#init.reconnectPolicy, error, () => this.#ended, sleep);
+      result = await retryConnect(attempt, this.#init.reconnectPolicy, error, () => this.#ended, (ms) => this.#retryWait.sleep(ms));
     } catch (err) {
       this.#reconnecting = false;
       const final = /** @type {PeercallError} */ (err);
       this.#end(endReasonFor(final), final);
       return;
     } finally {
-      this.#wake = () => {};
-      this.#wakePending = false;
+      this.#retryWait.reset();
     }
     this.#reconnecting = false;
     if (!result) return;
@@ -489,7 +471,7 @@ export class Call extends Emitter {
     this.#ended = true;
     this.#stopNetwork();
     if (typeof window !== 'undefined') window.removeEventListener('pagehide', this.#onPageHide);
-    this.#wake();
+    this.#retryWait.wake(); // end a reconnect wait at once
     this.#signal.close(1000, reason);
     for (const peerId of [...this.#links.keys()]) this.#closeLink(peerId);
     this.#peers.clear();

@@ -76,3 +76,57 @@ export async function retryConnect(connect, policy, error, cancelled, sleep = (m
     }
   }
 }
+
+/**
+ * A wait between reconnect attempts that a network event can cut short. A wake-up that
+ * arrives while an attempt is running makes the next wait end at once.
+ */
+export class WakeableSleep {
+  #pending = false;
+  /** @type {() => void} */
+  #wakeNow = () => {};
+
+  /** @param {number} ms @returns {Promise<void>} */
+  sleep(ms) {
+    return new Promise((resolve) => {
+      if (this.#pending) {
+        this.#pending = false;
+        resolve();
+        return;
+      }
+      const timer = setTimeout(resolve, ms);
+      this.#wakeNow = () => { this.#pending = false; clearTimeout(timer); resolve(); };
+    });
+  }
+
+  /** End the current wait, or the next one if no wait is running. */
+  wake() {
+    this.#pending = true;
+    this.#wakeNow();
+  }
+
+  /** Forget pending wake-ups (the reconnection is over). */
+  reset() {
+    this.#pending = false;
+    this.#wakeNow = () => {};
+  }
+}
+
+/**
+ * One reconnect attempt: resume the session when we have a resume token, else (or when
+ * the server forgot the session) join again with the token.
+ * @template S
+ * @param {{resumeToken: string | null, lastSeq: number, resume: (token: string, lastSeq: number) => Promise<S>, connect: () => Promise<S>, forgetResume: () => void}} how
+ * @returns {Promise<{resumed: boolean, session: S}>}
+ */
+export async function resumeOrRejoin({ resumeToken, lastSeq, resume, connect, forgetResume }) {
+  if (resumeToken) {
+    try {
+      return { resumed: true, session: await resume(resumeToken, lastSeq) };
+    } catch (err) {
+      if (!(err instanceof PeercallError) || err.code !== ErrorCode.ResumeFailed) throw err;
+      forgetResume(); // the server forgot us: join again
+    }
+  }
+  return { resumed: false, session: await connect() };
+}
