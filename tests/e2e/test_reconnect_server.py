@@ -92,6 +92,18 @@ async def test_reconnect_signaling_after_server_killed(topo: Topology, tmp_path:
             assert "reconnecting" not in status.lower() and "[ended]" not in status, f"{side.label}: {status}"
         await print_reconnect_timeline(restarted_server, call.room)
 
+        # The restarted server forgot the sessions, so each SDK rejoined and reported the
+        # episode itself: the call's timeline holds both, spanning the time the server was away.
+        calls = (await api_get(restarted_server, f"/api/rooms/{call.room}/calls")).json()["calls"]
+        records = []
+        for record in calls:
+            response = await api_get(restarted_server, f"/api/rooms/{call.room}/calls/{record['id']}/reconnects")
+            records += response.json()["reconnects"]
+        rejoins = {r["identity"]: r for r in records if r["kind"] == "signaling" and r["outcome"] == "rejoined"}
+        assert sorted(rejoins) == ["user-a", "user-b"], records
+        for identity, record in rejoins.items():
+            assert record["duration_ms"] >= 2500, (identity, record)  # the server was gone ~3 s
+
 
 async def test_reconnect_gives_up_after_grace_period(topo: Topology, tmp_path: Path) -> None:
     """A's network stays down past the resume grace period: both sides end the call, saying why.

@@ -183,7 +183,7 @@ async def test_reconnect_python_peer_resumes_after_socket_drop(server: ServerPro
         assert seen_by_alice.names() == [PeerEvent.PEER_RECONNECTING, PeerEvent.PEER_RECONNECTED]
         assert bob.peer_id == bob_id and bob.signaling_state == "connected"
         assert max(flow.stall.values()) < MAX_STALL_S, flow.stall  # media never stopped
-        assert min(flow.frames.values()) >= 30, flow.frames
+        assert min(flow.frames.values()) >= 15, flow.frames  # ~1.5 s of video (>= 10 fps even on a busy machine)
         assert alice.remote(bob_id).generation == bob.remote(alice.peer_id).generation == 1  # not renegotiated
         assert call_id is not None
         records = await asyncio.to_thread(reconnects, server, room, call_id)
@@ -271,7 +271,7 @@ async def test_reconnect_python_peers_rejoin_after_server_restart(restartable: l
             back_s = time.monotonic() - killed
             await asyncio.sleep(1.0)
         print(f"server up after {up_s:.2f} s, both rejoined after {back_s:.2f} s; stalls {flow.stall}")
-        assert min(outage_frames.values()) >= 30, outage_frames  # frames kept flowing while it was down
+        assert min(outage_frames.values()) >= 15, outage_frames  # frames kept flowing while it was down (>= 7 fps)
         assert max(flow.stall.values()) < MAX_STALL_S, flow.stall
         assert alice.peer_id not in old_ids and bob.peer_id not in old_ids
         # The connections were kept and re-keyed to the new ids, not renegotiated.

@@ -129,13 +129,16 @@ async def test_reconnect_media_recovery_reports_are_stored(harness: Harness):
 async def test_reconnect_idle_timeout_suspends_instead_of_removing(harness: Harness):
     from peercall.errors import PeercallError
 
-    _, (_alice, alice_out), (bob, bob_out) = await call_of_two(harness)
+    room, (_alice, alice_out), (bob, bob_out) = await call_of_two(harness)
     bob.fail(PeercallError("idle_timeout", "no frame within 30 s"))  # a silently dead network
     await bob.socket_closed()
     assert alice_out[-1]["type"] == "peer-reconnecting"
     bob2, bob2_out = harness.client()
     await bob2.receive(resume_frame(bob_out[0], 0))
     assert bob2_out[0]["type"] == "resumed"
+    # The timeline says why the socket went away: silence, not a close.
+    [record] = await harness.rooms.store.list_reconnects(harness.rooms.call_id(room.id))
+    assert (record.kind, record.cause, record.outcome) == ("signaling", "idle_timeout", "resumed")
 
 
 async def test_reconnect_resume_of_a_replaced_session_is_terminal(harness: Harness):
@@ -146,3 +149,26 @@ async def test_reconnect_resume_of_a_replaced_session_is_terminal(harness: Harne
     old, old_out = harness.client()
     await old.receive(resume_frame(bob_out[0], 0))  # the old device never saw session_replaced
     assert old_out[-1]["code"] == "session_replaced" and old_out[-1]["fatal"]
+
+
+async def test_reconnect_rejoin_report_is_stored_once(harness: Harness):
+    """After a server restart the SDK rejoins and reports the outage; the server keeps it in the timeline."""
+    room, (alice, alice_out), _ = await call_of_two(harness)
+    report = {"type": "rejoin-report", "cause": "connection_lost", "duration_ms": 3200, "attempts": 4}
+    await alice.receive(json.dumps(report))
+    [record] = await harness.rooms.store.list_reconnects(harness.rooms.call_id(room.id))
+    assert (record.kind, record.cause, record.outcome, record.duration_ms) == (
+        "signaling",
+        "connection_lost",
+        "rejoined",
+        3200,
+    )
+    assert record.steps == [{"step": "rejoin", "ok": True, "attempts": 4, "ms": 3200}]
+    # A second report on the same connection is refused (non-fatal) and stores nothing.
+    await alice.receive(json.dumps(report))
+    assert alice_out[-1]["type"] == "error" and alice_out[-1]["code"] == "bad_message"
+    assert alice.state is SessionState.JOINED
+    bad = {**report, "cause": "../etc", "duration_ms": -1}
+    await alice.receive(json.dumps(bad))
+    assert alice_out[-1]["code"] == "bad_message"
+    assert len(await harness.rooms.store.list_reconnects(harness.rooms.call_id(room.id))) == 1

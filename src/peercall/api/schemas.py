@@ -91,7 +91,12 @@ class CallList(BaseModel):
 class ReconnectOut(BaseModel):
     peer_id: str
     identity: str
-    kind: str = Field(description="signaling (socket lost/resumed) or media (ICE recovery, reported by the SDK)")
+    kind: str = Field(
+        description=(
+            "signaling (socket lost, then resumed; or rejoined, reported by the SDK)"
+            " or media (ICE recovery, reported by the SDK)"
+        )
+    )
     cause: str
     started_at: float
     ended_at: float

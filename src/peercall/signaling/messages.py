@@ -7,7 +7,7 @@ Models forbid unknown fields and bound every string, so a frame that passes
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -86,6 +86,17 @@ class RecoveryReport(_Frame):
     steps: Annotated[list[RecoveryStep], Field(max_length=32)] = []
 
 
+class RejoinReport(_Frame):
+    """The SDK's account of a signaling outage it survived by *rejoining* (a resume was
+    impossible, e.g. the server restarted and forgot the session): only the client knows
+    when the episode began, so only it can put it in the call's reconnect timeline."""
+
+    type: Literal["rejoin-report"]
+    cause: Annotated[str, Field(pattern=r"^[a-z_]{1,64}$")]
+    duration_ms: Annotated[int, Field(ge=0, le=3_600_000)]
+    attempts: Annotated[int, Field(ge=1, le=100_000)] = 1
+
+
 class MediaState(_Frame):
     """What this member is sending now; kept by the server and shown to the others."""
 
@@ -113,23 +124,13 @@ class Ping(_Frame):
     ts: float | None = None
 
 
-AnyClientFrame = Join | Resume | Offer | Answer | IceCandidate | Leave | Ping | RecoveryReport | MediaState | Moderate
+AnyClientFrame = (
+    Join | Resume | Offer | Answer | IceCandidate | Leave | Ping | RecoveryReport | RejoinReport | MediaState | Moderate
+)
 ClientFrame = Annotated[AnyClientFrame, Field(discriminator="type")]
 RelayFrame = Offer | Answer | IceCandidate
-CLIENT_TYPES = frozenset(
-    {
-        "join",
-        "resume",
-        "offer",
-        "answer",
-        "ice-candidate",
-        "leave",
-        "ping",
-        "recovery-report",
-        "media-state",
-        "moderate",
-    }
-)
+# Every frame type a client may send, read off the models (one list to keep up to date).
+CLIENT_TYPES = frozenset(get_args(model.model_fields["type"].annotation)[0] for model in get_args(AnyClientFrame))
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)
 
 

@@ -29,6 +29,7 @@ from peercall.signaling.messages import (
     Moderate,
     Ping,
     RecoveryReport,
+    RejoinReport,
     Resume,
     parse_client_frame,
     relay_payload,
@@ -84,6 +85,8 @@ class SignalingSession:
         self.state = SessionState.AWAITING_JOIN
         self.room_id: str | None = None
         self.member: Member | None = None
+        self._loss_cause = "socket_closed"
+        self._rejoin_reported = False
 
     def _set_state(self, new: SessionState) -> None:
         if new is not self.state:
@@ -96,6 +99,7 @@ class SignalingSession:
             return
         self._deliver(error.to_frame(ref))
         if error.code in _SOCKET_LOSS:
+            self._loss_cause = error.code  # the reconnect record says why the socket went away
             return  # the socket is going away, not the member: socket_closed() suspends it
         if error.kind.fatal:
             self._failed = True
@@ -134,6 +138,8 @@ class SignalingSession:
             await self.close(frame.reason)
         elif isinstance(frame, RecoveryReport):
             await self._store_recovery(frame)
+        elif isinstance(frame, RejoinReport):
+            await self._store_rejoin(frame)
         elif isinstance(frame, MediaState):
             media = frame.model_dump(exclude={"type"})
             if await self._rooms.hub.set_media(self.room_id, self.member.peer_id, media):
@@ -240,6 +246,30 @@ class SignalingSession:
             )
         )
 
+    async def _store_rejoin(self, frame: RejoinReport) -> None:
+        """One per session: a session is born of at most one rejoin."""
+        assert self.room_id is not None and self.member is not None
+        if self._rejoin_reported:
+            raise PeercallError("bad_message", "a rejoin was already reported on this connection")
+        self._rejoin_reported = True
+        call_id = self._rooms.call_id(self.room_id)
+        if call_id is None:
+            return
+        ended = time.time()
+        await self._rooms.store.add_reconnect(
+            ReconnectRecord(
+                call_id=call_id,
+                peer_id=self.member.peer_id,
+                identity=self.member.identity,
+                kind="signaling",
+                cause=frame.cause,
+                started_at=ended - frame.duration_ms / 1000,
+                ended_at=ended,
+                outcome="rejoined",
+                steps=[{"step": "rejoin", "ok": True, "attempts": frame.attempts, "ms": frame.duration_ms}],
+            )
+        )
+
     async def close(self, reason: str = "disconnected") -> None:
         """Leave the room for good (if joined) and stop accepting frames. Idempotent."""
         room_id, member = self.room_id, self.member
@@ -257,6 +287,6 @@ class SignalingSession:
             self.room_id = self.member = None
             self._set_state(SessionState.CLOSED)
             # False when the slot is gone or another socket already took it over.
-            await self._keeper.suspend(room_id, member.peer_id, member.identity, self._epoch, "socket_closed")
+            await self._keeper.suspend(room_id, member.peer_id, member.identity, self._epoch, self._loss_cause)
             return
         await self.close("error" if self._failed else "disconnected")

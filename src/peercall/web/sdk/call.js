@@ -392,13 +392,15 @@ export class Call extends Emitter {
   async #reconnect(error) {
     this.#reconnecting = true;
     this.emit(CallEvent.Reconnecting, { error });
-    const attempt = () => resumeOrRejoin({
+    const lostAt = Date.now();
+    let attempts = 0;
+    const attempt = () => (attempts += 1, resumeOrRejoin({
       resumeToken: this.#resumeToken,
       lastSeq: this.#lastSeq,
       resume: this.#init.resume,
       connect: this.#init.connect,
       forgetResume: () => { this.#resumeToken = null; },
-    });
+    }));
     let result;
     try {
       result = await retryConnect(attempt, this.#init.reconnectPolicy, error, () => this.#ended, (ms) => this.#retryWait.sleep(ms));
@@ -421,6 +423,8 @@ export class Call extends Emitter {
     if (result.resumed) this.#resumed(result.session);
     else this.#rejoined(result.session);
     old.close(1000, 'replaced by a new connection');
+    // A resume is recorded by the server; a rejoin (e.g. after a server restart) only we know of.
+    if (!result.resumed) this.#signal.send({ type: 'rejoin-report', cause: error.code, duration_ms: Date.now() - lostAt, attempts });
     this.emit(CallEvent.Reconnected, { self: this.#self, resumed: result.resumed });
     for (const entry of this.#links.values()) if (entry.recovery.active) entry.recovery.nudge('manual');
   }

@@ -28,6 +28,7 @@
 
 import { Emitter } from './emitter.js';
 import { ErrorCode, PeercallError } from './errors.js';
+import { guardKeyFrames } from './keyframe-guard.js';
 
 /**
  * Outgoing signaling for this link; `type` is `offer`, `answer` or `ice-candidate`.
@@ -53,6 +54,8 @@ import { ErrorCode, PeercallError } from './errors.js';
  * @property {{track: MediaStreamTrack, stream: MediaStream}} track
  * @property {RTCPeerConnectionState} connectionstate
  * @property {PeercallError} error
+ * @property {{requests: number, gapMs: number}} keyframerequest we asked the sender for a key
+ *   frame because video resumed after a gap of `gapMs` (see keyframe-guard.js)
  */
 
 /** @extends {Emitter<PeerLinkEvents>} */
@@ -99,7 +102,8 @@ export class PeerLink extends Emitter {
     pc.onicecandidate = ({ candidate }) => {
       this.#send({ type: 'ice-candidate', candidate: candidate ? candidateInit(candidate) : null });
     };
-    pc.ontrack = ({ track, streams }) => {
+    pc.ontrack = ({ track, streams, receiver }) => {
+      guardKeyFrames(receiver, (info) => this.emit('keyframerequest', info));
       let stream = streams[0];
       if (!stream) {
         this.#remoteStream ??= new MediaStream();
