@@ -40,8 +40,8 @@ export { CallEvent };
 /**
  * @typedef {object} CallInit
  * @property {Session} session a joined signaling client and the server's `joined` frame
- * @property {() => Promise<Session>} connect opens a new session with the join token
- * @property {(resumeToken: string, lastSeq: number) => Promise<Session>} resume takes a dropped session over
+ * @property {(abort?: AbortSignal) => Promise<Session>} connect opens a new session with the join token
+ * @property {(resumeToken: string, lastSeq: number, abort?: AbortSignal) => Promise<Session>} resume takes a dropped session over
  * @property {import('./reconnect.js').ReconnectPolicy} reconnectPolicy
  * @property {import('./media-recovery.js').MediaRecoveryPolicy} [mediaRecoveryPolicy]
  * @property {MediaStream | null} localStream
@@ -55,6 +55,9 @@ const LEAVE_REASONS = new Set(['hangup', 'navigate', 'error']);
 const endReasonFor = (error) => ({ [ErrorCode.SessionReplaced]: 'replaced', [ErrorCode.RoomNotFound]: 'room_ended',
   [ErrorCode.ConnectionLost]: 'disconnected', [ErrorCode.ConnectionFailed]: 'disconnected',
   [ErrorCode.SessionExpired]: 'timeout', [ErrorCode.Removed]: 'removed' })[error.code] ?? 'error';
+
+/** A reconnect attempt older than this is abandoned when the network comes back. */
+const ATTEMPT_ABANDON_MS = 300;
 
 /**
  * A joined call. Create it with `join()`; do not construct it directly.
@@ -84,6 +87,8 @@ export class Call extends Emitter {
   #resumeToken = null;
   /** The reconnect loop's wait; network events cut it short. */
   #retryWait = new WakeableSleep();
+  /** @type {{abort: AbortController, startedAt: number} | null} the reconnect attempt in flight */
+  #attempt = null;
   #stopNetwork;
   #onPageHide = () => this.leave('navigate');
 
@@ -384,7 +389,12 @@ export class Call extends Emitter {
   #networkBack(cause) {
     if (this.#ended) return;
     for (const entry of this.#links.values()) entry.recovery.nudge(cause);
-    if (this.#reconnecting) this.#retryWait.wake();
+    if (this.#reconnecting) {
+      // An attempt started while the network was down can hang for seconds (its TCP SYN
+      // was lost and is only retried after 1 s, then 3 s): drop it and try again now.
+      if (this.#attempt && Date.now() - this.#attempt.startedAt > ATTEMPT_ABANDON_MS) this.#attempt.abort.abort();
+      this.#retryWait.wake();
+    }
     else void this.#reconnect(new PeercallError(ErrorCode.ConnectionLost, `Network ${cause}`, { fatal: true }));
   }
 
@@ -394,13 +404,22 @@ export class Call extends Emitter {
     this.emit(CallEvent.Reconnecting, { error });
     const lostAt = Date.now();
     let attempts = 0;
-    const attempt = () => (attempts += 1, resumeOrRejoin({
-      resumeToken: this.#resumeToken,
-      lastSeq: this.#lastSeq,
-      resume: this.#init.resume,
-      connect: this.#init.connect,
-      forgetResume: () => { this.#resumeToken = null; },
-    }));
+    const attempt = async () => {
+      attempts += 1;
+      const current = this.#attempt = { abort: new AbortController(), startedAt: Date.now() };
+      const abort = current.abort.signal;
+      try {
+        return await resumeOrRejoin({
+          resumeToken: this.#resumeToken,
+          lastSeq: this.#lastSeq,
+          resume: (token, lastSeq) => this.#init.resume(token, lastSeq, abort),
+          connect: () => this.#init.connect(abort),
+          forgetResume: () => { this.#resumeToken = null; },
+        });
+      } finally {
+        if (this.#attempt === current) this.#attempt = null;
+      }
+    };
     let result;
     try {
       result = await retryConnect(attempt, this.#init.reconnectPolicy, error, () => this.#ended, (ms) => this.#retryWait.sleep(ms));

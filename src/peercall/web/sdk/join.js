@@ -60,13 +60,13 @@ export async function join(options) {
     throw new PeercallError(ErrorCode.InvalidArgument, 'reconnectPolicy needs a nextRetryDelayMs(context) method', { fatal: true });
   }
   const wsUrl = toWebSocketUrl(options.url ?? (typeof location !== 'undefined' ? location.origin : ''));
-  const connect = async () => {
+  const connect = async (/** @type {AbortSignal | undefined} */ abort) => {
     const signal = new SignalClient(wsUrl);
-    return { signal, joined: await signal.connect(token, { timeoutMs }) };
+    return { signal, joined: await signal.connect(token, { timeoutMs, abort }) };
   };
-  const resume = async (/** @type {string} */ resumeToken, /** @type {number} */ lastSeq) => {
+  const resume = async (/** @type {string} */ resumeToken, /** @type {number} */ lastSeq, /** @type {AbortSignal | undefined} */ abort) => {
     const signal = new SignalClient(wsUrl);
-    return { signal, joined: await signal.resume(resumeToken, lastSeq) };
+    return { signal, joined: await signal.resume(resumeToken, lastSeq, { abort }) };
   };
 
   const ownsLocalStream = options.localStream === undefined;

@@ -16,6 +16,9 @@
  *                         (skipped when no TURN server is configured);
  *   3. `new_connection` — a fresh RTCPeerConnection, fully renegotiated.
  * When media flows again the episode is reported (`recovered`, steps, duration).
+ * An episode caused by our own network (change, offline) whose inbound media had already
+ * been stopped for `renewAfterStallMs` when its first attempt becomes possible starts at rung 3:
+ * the old connection's receive state is worth less than a fresh start.
  *
  * @module media-recovery
  */
@@ -40,6 +43,8 @@
  * @property {number} politeGraceMs how long the polite side leaves the lead to the other side
  * @property {number} attemptsPerStep attempts on a rung before climbing to the next
  * @property {number} stallMs inbound bytes frozen this long while "connected" = broken
+ * @property {number} renewAfterStallMs inbound media stopped at least this long before the
+ *   first attempt of an episode: start at `new_connection` (see below)
  * @property {number} giveUpMs end the episode as `failed` after this long (the Call decides what next)
  */
 
@@ -56,6 +61,10 @@ export const DEFAULT_MEDIA_RECOVERY = Object.freeze(/** @type {MediaRecoveryPoli
   politeGraceMs: 3_000,
   attemptsPerStep: 3,
   stallMs: 3_000,
+  // Measured in Chromium 156 (bench/reconnect.py): after a multi-second outage an ICE
+  // restart brings packets back in ~0.1 s, but the old connection's jitter buffer then holds
+  // video for another 1–2.5 s; a fresh connection shows video ~0.2 s after negotiating.
+  renewAfterStallMs: 2_500,
   giveUpMs: 120_000,
 }));
 
@@ -80,12 +89,14 @@ const LADDER = /** @type {RecoveryStep[]} */ (['ice_restart', 'relay_restart', '
  * @param {MediaRecoveryPolicy} [policy]
  */
 export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY) {
-  /** @type {{cause: RecoveryCause, startedAt: number, attempt: number, rung: number, onRung: number, steps: StepResult[], stepAt: number} | null} */
+  /** @type {{cause: RecoveryCause, startedAt: number, attempt: number, rung: number, onRung: number, steps: StepResult[], stepAt: number, maxStallMs: number} | null} */
   let episode = null;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
   let lastBytes = -1;
   let lastBytesAt = Date.now();
+  /** Last time inbound media was seen flowing (or nothing was expected): stall lengths. */
+  let flowingAt = Date.now();
 
   const schedule = (/** @type {number} */ ms) => {
     clearTimeout(timer);
@@ -93,7 +104,7 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
   };
 
   const begin = (/** @type {RecoveryCause} */ cause, /** @type {number} */ delayMs) => {
-    if (!episode) episode = { cause, startedAt: Date.now(), attempt: 0, rung: 0, onRung: 0, steps: [], stepAt: 0 };
+    if (!episode) episode = { cause, startedAt: Date.now(), attempt: 0, rung: 0, onRung: 0, steps: [], stepAt: 0, maxStallMs: 0 };
     schedule(link.polite && cause !== 'network_change' ? Math.max(delayMs, policy.politeGraceMs) : delayMs);
   };
 
@@ -121,6 +132,14 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
         episode.rung += 1;
         episode.onRung = 0;
       }
+    }
+    // A long outage: begin with a fresh connection (see renewAfterStallMs).
+    // Only when *our* network dropped (we know it is back now); a stall we merely observe
+    // may be the other side still being away.
+    if (episode.attempt === 0 && (episode.cause === 'network_change' || episode.cause === 'offline')
+      && Math.max(episode.maxStallMs, now - flowingAt) >= policy.renewAfterStallMs
+      && (hooks.expectsInbound?.() ?? true)) {
+      episode.rung = LADDER.length - 1;
     }
     // Skip rungs that are not available (no TURN server for relay_restart).
     while (!hooks.attempt(LADDER[episode.rung]) && episode.rung < LADDER.length - 1) episode.rung += 1;
@@ -170,6 +189,8 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
     const now = Date.now();
     const grew = bytes !== lastBytes && bytes > 0;
     if (grew || bytes === 0 || !(hooks.expectsInbound?.() ?? true)) {
+      if (episode) episode.maxStallMs = Math.max(episode.maxStallMs, now - flowingAt);
+      flowingAt = now;
       lastBytes = bytes;
       lastBytesAt = now;
       // An episode ends when media flows again after an attempt went through (ICE may

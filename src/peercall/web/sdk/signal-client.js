@@ -67,13 +67,14 @@ export class SignalClient extends Emitter {
   /**
    * Open the socket, send `join` and resolve with the server's `joined` frame.
    * @param {string} token the join JWT
-   * @param {{timeoutMs?: number}} [options]
+   * @param {{timeoutMs?: number, abort?: AbortSignal}} [options] `abort` abandons the attempt
+   *   (rejects with `connection_failed`)
    * @returns {Promise<Record<string, any>>} the raw `joined` frame (snake_case)
    * @throws {PeercallError} the server's error code (`token_expired`, `room_full`, …) or
    *   `connection_failed` when the server cannot be reached or does not answer in time
    */
-  connect(token, { timeoutMs = 15_000 } = {}) {
-    return this.#open({ type: 'join', v: PROTOCOL_VERSION, token }, 'joined', timeoutMs);
+  connect(token, { timeoutMs = 15_000, abort } = {}) {
+    return this.#open({ type: 'join', v: PROTOCOL_VERSION, token }, 'joined', timeoutMs, abort);
   }
 
   /**
@@ -81,21 +82,22 @@ export class SignalClient extends Emitter {
    * frame; the frames we missed (after `lastSeq`) follow as ordinary `frame` events.
    * @param {string} resumeToken from `joined`/`resumed`
    * @param {number} lastSeq the highest `seq` we processed
-   * @param {{timeoutMs?: number}} [options]
+   * @param {{timeoutMs?: number, abort?: AbortSignal}} [options] see {@link connect}
    * @returns {Promise<Record<string, any>>}
    * @throws {PeercallError} `resume_failed` (join again instead) or `connection_failed`
    */
-  resume(resumeToken, lastSeq, { timeoutMs = 5_000 } = {}) {
-    return this.#open({ type: 'resume', v: PROTOCOL_VERSION, resume_token: resumeToken, last_seq: lastSeq }, 'resumed', timeoutMs);
+  resume(resumeToken, lastSeq, { timeoutMs = 5_000, abort } = {}) {
+    return this.#open({ type: 'resume', v: PROTOCOL_VERSION, resume_token: resumeToken, last_seq: lastSeq }, 'resumed', timeoutMs, abort);
   }
 
   /**
    * @param {Record<string, unknown>} first the first frame to send
    * @param {string} expected the frame type that admits us
    * @param {number} timeoutMs
+   * @param {AbortSignal} [abort]
    * @returns {Promise<Record<string, any>>}
    */
-  #open(first, expected, timeoutMs) {
+  #open(first, expected, timeoutMs, abort) {
     if (this.#ws) return Promise.reject(new PeercallError(ErrorCode.InvalidArgument, 'connect() called twice', { fatal: true }));
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -109,6 +111,8 @@ export class SignalClient extends Emitter {
       };
       const timer = setTimeout(() => fail(new PeercallError(ErrorCode.ConnectionFailed,
         'The call server did not answer in time.', { fatal: true })), timeoutMs);
+      abort?.addEventListener('abort', () => fail(new PeercallError(ErrorCode.ConnectionFailed,
+        'Connection attempt abandoned (the network changed).', { fatal: true })), { once: true });
 
       let ws;
       try {
