@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, description="Base URL used in join links")
     data_dir: Path = Path("data")
     database_url: str | None = None
+    redis_url: str | None = Field(
+        None,
+        description="Redis for the hub (redis://host:port/db): set it on every node to run several nodes; "
+        "unset, the hub is in memory (one node)",
+    )
     demo: bool = False
 
     api_key: str | None = Field(None, description="One dashboard API key")

@@ -9,6 +9,7 @@ from peercall.auth.tokens import TokenIssuer
 from peercall.config import Settings
 from peercall.hub.base import Hub
 from peercall.hub.memory import MemoryHub
+from peercall.hub.redis_hub import RedisHub
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling.session import SessionLimits
@@ -32,12 +33,15 @@ class Services:
 
     async def close(self) -> None:
         await self.keeper.close()
+        if isinstance(self.hub, RedisHub):
+            await self.hub.close()
         await self.store.close()
 
 
 async def build_services(settings: Settings) -> Services:
     store = await open_store(settings.resolved_database_url())
-    hub: Hub = MemoryHub()
+    # One node: rooms in memory. Several nodes: rooms in Redis (LiveKit's local vs redis router).
+    hub: Hub = await RedisHub.connect(settings.redis_url) if settings.redis_url else MemoryHub()
     rooms = RoomService(store, hub)
     tokens = TokenIssuer(settings.resolved_token_secret())
     ice = IceServerProvider.from_settings(settings)

@@ -28,6 +28,7 @@ class _Suspension:
     started_at: float
     cause: str
     timer: asyncio.TimerHandle
+    epoch: int  # the attachment that dropped: with several nodes the member may resume elsewhere
 
 
 # Sessions that expired are remembered this long, so a late resume gets a clear
@@ -50,7 +51,7 @@ class ResumeKeeper:
             return False
         loop = asyncio.get_running_loop()
         timer = loop.call_later(self.grace_s, self._spawn_expiry, room_id, peer_id)
-        self._suspended[(room_id, peer_id)] = _Suspension(identity, time.time(), cause, timer)
+        self._suspended[(room_id, peer_id)] = _Suspension(identity, time.time(), cause, timer, epoch)
         await self._rooms.hub.broadcast(room_id, {"type": "peer-reconnecting", "peer_id": peer_id}, exclude=peer_id)
         log.info("peer suspended", extra={"room_id": room_id, "peer_id": peer_id})
         return True
@@ -100,7 +101,8 @@ class ResumeKeeper:
         log.info("resume grace period over", extra={"room_id": room_id, "peer_id": peer_id})
         self.tombstone(room_id, peer_id, "expired")
         call_id = self._rooms.call_id(room_id)
-        await self._rooms.leave(room_id, peer_id, "timeout")
+        # Only the attachment that dropped here: it may have resumed on another node since.
+        await self._rooms.leave(room_id, peer_id, "timeout", epoch=episode.epoch)
         if call_id:
             await self._rooms.store.add_reconnect(
                 ReconnectRecord(

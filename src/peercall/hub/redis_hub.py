@@ -1,0 +1,288 @@
+"""Hub on Redis: rooms shared by every node, so two peers on different nodes can call.
+
+The state (members, attachment epochs, numbered frames, replay rings) lives in Redis and
+changes only through the Lua scripts of :mod:`peercall.hub.redis_scripts` (atomic, like
+the in-memory hub's lock). Each node subscribes to its own channel; a frame for a member
+is published to the node its socket is attached to, so a node only hears about its own
+members. A member whose node died keeps its slot and ring: it resumes on another node.
+
+Why not a home-made protocol: Redis gives atomic scripts, pub/sub and expiry; LiveKit's
+``RedisRouter`` is the model (a local router plus Redis for what crosses nodes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from peercall.hub import redis_scripts as lua
+from peercall.hub.base import (
+    REPLAY_FRAMES,
+    Deliver,
+    Frame,
+    JoinOutcome,
+    Member,
+    Preamble,
+    ResumeOutcome,
+    ResumeRefused,
+    RoomFullError,
+)
+
+log = logging.getLogger(__name__)
+
+# Frames that arrive for a (room, peer, epoch) before its socket is registered on this
+# node (pub/sub can outrun the script's reply): kept briefly, then delivered in order.
+PENDING_MAX = 256  # frames per attachment
+PENDING_KEYS_MAX = 1024  # attachments (oldest dropped: e.g. an evict for a socket already gone)
+HEARTBEAT_S = 5.0
+CLOSE_LINGER_S = 5.0  # how long a closed room's sockets stay reachable for the closing frame
+
+
+@dataclass
+class _Local:
+    epoch: int
+    deliver: Deliver
+    seq: int  # highest frame number handed to the socket
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _frame_json(frame: Frame) -> str:
+    """A frame without its number (the script numbers it)."""
+    return _dumps({k: v for k, v in frame.items() if k != "seq"})
+
+
+def _member(raw: str) -> Member:
+    data = json.loads(raw)
+    data.pop("_order", None)
+    media = data.get("media")
+    # cjson turns an empty object into an empty array; media always has keys, but be safe.
+    data["media"] = dict(media) if isinstance(media, dict) else {}
+    return Member(**data)
+
+
+def _ordered(raws: list[str]) -> list[Member]:
+    return [_member(raw) for raw in sorted(raws, key=lambda raw: json.loads(raw).get("_order", 0))]
+
+
+class RedisHub:
+    """The :class:`~peercall.hub.base.Hub` for several nodes; open with :meth:`connect`."""
+
+    def __init__(self, client: aioredis.Redis, *, node_id: str | None = None, prefix: str = "pc") -> None:
+        self._redis = client
+        self.node_id = node_id or secrets.token_hex(6)
+        self._prefix = prefix
+        self._channel_prefix = f"{prefix}:node:"
+        self._local: dict[tuple[str, str], _Local] = {}
+        self._pending: OrderedDict[tuple[str, str, int], list[Frame]] = OrderedDict()
+        self._scripts = {name: client.register_script(getattr(lua, name)) for name in lua.__all__}
+        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    async def connect(cls, url: str, *, node_id: str | None = None, prefix: str = "pc") -> RedisHub:
+        hub = cls(aioredis.from_url(url, decode_responses=True), node_id=node_id, prefix=prefix)
+        await hub.start()
+        return hub
+
+    async def start(self) -> None:
+        await self._redis.ping()  # fail at start-up, not at the first call
+        await self._pubsub.subscribe(self._channel_prefix + self.node_id)
+        self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._heartbeat())]
+        log.info("redis hub started", extra={"node_id": self.node_id})
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()
+        with contextlib.suppress(Exception):
+            await self._redis.delete(f"{self._prefix}:alive:{self.node_id}")
+        await self._redis.aclose()
+
+    # ---- keys -----------------------------------------------------------
+    def _base(self, room_id: str) -> str:
+        return f"{self._prefix}:{{{room_id}}}"
+
+    @property
+    def _rooms_key(self) -> str:
+        return f"{self._prefix}:rooms"
+
+    async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return await self._scripts[name](keys=keys, args=args)
+
+    # ---- local delivery -------------------------------------------------
+    async def _read(self) -> None:
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("redis hub: reading the node channel failed; retrying")
+                await asyncio.sleep(0.5)
+                continue
+            if message and message.get("type") == "message":
+                self._dispatch(message["data"])
+
+    def _dispatch(self, data: str) -> None:
+        room_id, peer_id, epoch_text, body = data.split("\n", 3)
+        frame: Frame = json.loads(body)
+        epoch = int(epoch_text)
+        local = self._local.get((room_id, peer_id))
+        if local is not None and local.epoch == epoch:
+            self._hand(local, frame)
+        elif local is None or epoch > local.epoch:  # its socket registers in a moment
+            pending = self._pending.setdefault((room_id, peer_id, epoch), [])
+            if len(pending) < PENDING_MAX:
+                pending.append(frame)
+            while len(self._pending) > PENDING_KEYS_MAX:
+                self._pending.popitem(last=False)
+        # else: for a socket this node already replaced: nobody to tell
+
+    @staticmethod
+    def _hand(local: _Local, frame: Frame) -> None:
+        seq = frame.get("seq")
+        if isinstance(seq, int):
+            if seq <= local.seq:
+                return  # already replayed
+            local.seq = seq
+        local.deliver(frame)
+
+    def _attach(self, room_id: str, peer_id: str, epoch: int, deliver: Deliver, seq: int) -> None:
+        local = self._local[(room_id, peer_id)] = _Local(epoch, deliver, seq)
+        for frame in self._pending.pop((room_id, peer_id, epoch), []):
+            self._hand(local, frame)
+        # Frames for older attachments will never be claimed.
+        for key in [k for k in self._pending if k[:2] == (room_id, peer_id) and k[2] < epoch]:
+            del self._pending[key]
+
+    def _detach(self, room_id: str, peer_id: str, epoch: int | None = None) -> None:
+        local = self._local.get((room_id, peer_id))
+        if local is not None and (epoch is None or local.epoch == epoch):
+            del self._local[(room_id, peer_id)]
+
+    async def _heartbeat(self) -> None:
+        """Say this node is alive (a sweeper elsewhere can tell whose sockets died with a node)."""
+        key = f"{self._prefix}:alive:{self.node_id}"
+        while True:
+            with contextlib.suppress(Exception):
+                await self._redis.set(key, "1", ex=int(HEARTBEAT_S * 3))
+            await asyncio.sleep(HEARTBEAT_S)
+
+    # ---- the Hub protocol -----------------------------------------------
+    async def join(
+        self,
+        room_id: str,
+        member: Member,
+        deliver: Deliver,
+        *,
+        capacity: int,
+        evict_frame: Frame,
+        resume_secret: str,
+    ) -> tuple[JoinOutcome, int]:
+        keys = [self._base(room_id), self._rooms_key, f"{self._prefix}:epochs"]
+        args = [
+            room_id,
+            member.peer_id,
+            member.identity,
+            _dumps(asdict(member)),
+            capacity,
+            _dumps(evict_frame),
+            resume_secret,
+            self.node_id,
+            self._channel_prefix,
+        ]
+        reply = await self._run("JOIN", keys, args)
+        if reply[0] == "full":
+            raise RoomFullError(room_id)
+        epoch, replaced_raw, present = int(reply[1]), reply[2], reply[3]
+        self._attach(room_id, member.peer_id, epoch, deliver, 0)
+        replaced = _member(replaced_raw) if replaced_raw else None
+        return JoinOutcome(others=_ordered(present), replaced=replaced), epoch
+
+    async def leave(self, room_id: str, peer_id: str, *, epoch: int | None = None) -> Member | None:
+        raw = await self._run(
+            "LEAVE", [self._base(room_id), self._rooms_key], [room_id, peer_id, "" if epoch is None else epoch]
+        )
+        if not raw:
+            return None
+        self._detach(room_id, peer_id)
+        return _member(raw)
+
+    async def suspend(self, room_id: str, peer_id: str, epoch: int) -> bool:
+        done = bool(await self._run("SUSPEND", [self._base(room_id)], [peer_id, epoch]))
+        if done:
+            self._detach(room_id, peer_id, epoch)
+        return done
+
+    async def resume(
+        self,
+        room_id: str,
+        peer_id: str,
+        secret: str,
+        deliver: Deliver,
+        *,
+        last_seq: int,
+        evict_frame: Frame,
+        preamble: Preamble,
+    ) -> ResumeOutcome:
+        keys = [self._base(room_id), f"{self._prefix}:epochs"]
+        args = [room_id, peer_id, secret, last_seq, self.node_id, _dumps(evict_frame), self._channel_prefix]
+        reply = await self._run("RESUME", keys, args)
+        if reply[0] != "ok":
+            raise ResumeRefused(peer_id)
+        member, epoch, gap, others = _member(reply[1]), int(reply[2]), bool(reply[3]), _ordered(reply[4])
+        replay: list[Frame] = [json.loads(raw) for raw in reply[5]]
+        deliver(preamble(member, others, gap))
+        for frame in replay:
+            deliver(frame)
+        self._attach(room_id, peer_id, epoch, deliver, replay[-1]["seq"] if replay else last_seq)
+        return ResumeOutcome(member, others, len(replay), gap, epoch)
+
+    async def is_suspended(self, room_id: str, peer_id: str) -> bool:
+        node = await self._redis.hget(f"{self._base(room_id)}:node", peer_id)
+        return node == ""
+
+    async def send(self, room_id: str, peer_id: str, frame: Frame) -> bool:
+        args = [room_id, peer_id, _frame_json(frame), self._channel_prefix, REPLAY_FRAMES]
+        return bool(await self._run("SEND", [self._base(room_id)], args))
+
+    async def broadcast(self, room_id: str, frame: Frame, *, exclude: str | None = None) -> None:
+        args = [room_id, _frame_json(frame), exclude or "", self._channel_prefix, REPLAY_FRAMES]
+        await self._run("BROADCAST", [self._base(room_id)], args)
+
+    async def members(self, room_id: str) -> list[Member]:
+        raws = await self._redis.hvals(f"{self._base(room_id)}:members")
+        return _ordered([str(raw) for raw in raws])  # decode_responses: already str
+
+    async def set_media(self, room_id: str, peer_id: str, media: dict[str, Any]) -> Member | None:
+        raw = await self._run("SET_MEDIA", [self._base(room_id)], [peer_id, _dumps(media)])
+        return _member(raw) if raw else None
+
+    async def close_room(self, room_id: str, frame: Frame) -> list[Member]:
+        args = [room_id, _frame_json(frame), self._channel_prefix, REPLAY_FRAMES]
+        raws = await self._run("CLOSE_ROOM", [self._base(room_id), self._rooms_key], args)
+        # Forget this node's sockets of the room once the closing frame (still on its way
+        # through pub/sub) has reached them.
+        attached = [(key, local.epoch) for key, local in self._local.items() if key[0] == room_id]
+        loop = asyncio.get_running_loop()
+        for (room, peer), epoch in attached:
+            loop.call_later(CLOSE_LINGER_S, self._detach, room, peer, epoch)
+        return _ordered(raws)
+
+    async def room_ids(self) -> list[str]:
+        return sorted(str(room) for room in await self._redis.smembers(self._rooms_key))

@@ -1,0 +1,184 @@
+"""The hub contract, run against every backend: the in-memory hub and the Redis hub
+(a real redis-server on loopback). Plus what only a shared hub can do: members on two
+nodes talk, and a member whose node vanished resumes on another node with nothing lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peercall.hub.base import Frame, Hub, Member, ResumeRefused, RoomFullError
+from peercall.hub.memory import MemoryHub
+from peercall.hub.redis_hub import RedisHub
+from peercall.testing.redis_server import RedisServer, start_redis
+
+EVICT = {"type": "error", "code": "session_replaced"}
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+class Inbox:
+    """A member's connection: collects delivered frames."""
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+
+    def __call__(self, frame: Frame) -> None:
+        self.frames.append(frame)
+
+    async def wait(self, count: int, timeout: float = 3.0) -> list[Frame]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.frames) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{len(self.frames)}/{count} frames: {self.frames}")
+            await asyncio.sleep(0.01)
+        return self.frames
+
+    def types(self) -> list[str]:
+        return [str(f.get("type")) for f in self.frames]
+
+
+def member(peer: str, identity: str | None = None) -> Member:
+    return Member(peer, identity or peer, peer.upper(), "participant", 1.0)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def hubs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[list[Any]]:
+    """Two handles on one shared hub (two nodes for Redis; the same object for memory)."""
+    if request.param == "memory":
+        hub = MemoryHub()
+        yield [hub, hub]
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
+    prefix = f"t{abs(hash(tmp_path)) % 10**8}"
+    nodes = [await RedisHub.connect(server.url, prefix=prefix) for _ in range(2)]
+    yield nodes
+    for node in nodes:
+        await node.close()
+
+
+async def join(hub: Hub, room: str, who: Member, inbox: Inbox, capacity: int = 2) -> int:
+    _, epoch = await hub.join(room, who, inbox, capacity=capacity, evict_frame=EVICT, resume_secret=f"s-{who.peer_id}")
+    return epoch
+
+
+async def test_scale_hub_join_send_broadcast_in_order(hubs: list[Any]) -> None:
+    one, two = hubs
+    alice, bob = Inbox(), Inbox()
+    await join(one, "r1", member("a"), alice)
+    outcome, _ = await two.join("r1", member("b"), bob, capacity=2, evict_frame=EVICT, resume_secret="s-b")
+    assert [m.peer_id for m in outcome.others] == ["a"] and outcome.replaced is None
+    with pytest.raises(RoomFullError):
+        await join(one, "r1", member("c"), Inbox())
+    for n in range(20):
+        assert await one.send("r1", "b", {"type": "offer", "n": n})
+    assert not await one.send("r1", "nobody", {"type": "offer"})
+    await two.broadcast("r1", {"type": "peer-media", "peer_id": "b"}, exclude="b")
+    frames = await bob.wait(20)
+    assert [f["n"] for f in frames] == list(range(20)) and [f["seq"] for f in frames] == list(range(1, 21))
+    assert (await alice.wait(1))[0] == {"type": "peer-media", "peer_id": "b", "seq": 1}
+    assert [m.peer_id for m in await two.members("r1")] == ["a", "b"]
+    assert "r1" in await one.room_ids()
+    updated = await two.set_media("r1", "a", {"audio": "muted", "video": "on", "screen": False})
+    assert updated is not None and updated.media["audio"] == "muted"
+    assert (await one.members("r1"))[0].media == {"audio": "muted", "video": "on", "screen": False}
+
+
+async def test_scale_hub_same_identity_replaces_and_evicts(hubs: list[Any]) -> None:
+    one, two = hubs
+    first, second = Inbox(), Inbox()
+    await join(one, "r2", member("a1", "alice"), first)
+    outcome, _ = await two.join("r2", member("a2", "alice"), second, capacity=1, evict_frame=EVICT, resume_secret="x")
+    assert outcome.replaced is not None and outcome.replaced.peer_id == "a1" and outcome.others == []
+    assert (await first.wait(1))[0] == EVICT
+    assert [m.peer_id for m in await one.members("r2")] == ["a2"]
+
+
+async def test_scale_hub_suspend_buffers_and_resume_replays(hubs: list[Any]) -> None:
+    one, two = hubs
+    alice, bob = Inbox(), Inbox()
+    await join(one, "r3", member("a"), alice)
+    epoch = await join(two, "r3", member("b"), bob)
+    await one.send("r3", "b", {"type": "offer", "n": 0})
+    await bob.wait(1)
+    assert await two.suspend("r3", "b", epoch) and await one.is_suspended("r3", "b")
+    assert not await two.suspend("r3", "b", epoch)  # already suspended
+    for n in range(1, 4):
+        await one.send("r3", "b", {"type": "offer", "n": n})
+    await asyncio.sleep(0.1)
+    assert len(bob.frames) == 1  # nothing reaches a suspended socket
+    with pytest.raises(ResumeRefused):
+        await one.resume("r3", "b", "wrong", Inbox(), last_seq=1, evict_frame=EVICT, preamble=lambda *a: {})
+    again = Inbox()
+    preamble = lambda m, o, gap: {"type": "resumed", "gap": gap}  # noqa: E731
+    outcome = await one.resume("r3", "b", "s-b", again, last_seq=1, evict_frame=EVICT, preamble=preamble)  # other node
+    assert outcome.replayed == 3 and not outcome.gap and outcome.epoch != epoch
+    assert [m.peer_id for m in outcome.others] == ["a"]
+    await two.send("r3", "b", {"type": "offer", "n": 4})  # live, after the replay
+    frames = await again.wait(5)
+    assert frames[0] == {"type": "resumed", "gap": False}
+    assert [f["n"] for f in frames[1:]] == [1, 2, 3, 4] and [f["seq"] for f in frames[1:]] == [2, 3, 4, 5]
+    assert not await one.is_suspended("r3", "b")
+    # The superseded attachment can no longer remove the member.
+    assert await two.leave("r3", "b", epoch=epoch) is None
+    left = await two.leave("r3", "b", epoch=outcome.epoch)
+    assert left is not None and left.peer_id == "b"
+    assert [m.peer_id for m in await one.members("r3")] == ["a"]
+
+
+async def test_scale_hub_resume_reports_a_gap_when_the_ring_overflowed(hubs: list[Any]) -> None:
+    one, _ = hubs
+    bob = Inbox()
+    epoch = await join(one, "r4", member("b"), bob)
+    await one.suspend("r4", "b", epoch)
+    for n in range(600):  # more than the replay ring holds
+        await one.send("r4", "b", {"type": "ice-candidate", "n": n})
+    again = Inbox()
+    outcome = await one.resume(
+        "r4", "b", "s-b", again, last_seq=0, evict_frame=EVICT, preamble=lambda m, o, gap: {"type": "resumed"}
+    )
+    assert outcome.gap and outcome.replayed == 512
+    assert again.frames[1]["n"] == 600 - 512
+
+
+async def test_scale_hub_close_room_tells_everyone(hubs: list[Any]) -> None:
+    one, two = hubs
+    alice, bob = Inbox(), Inbox()
+    await join(one, "r5", member("a"), alice)
+    await join(two, "r5", member("b"), bob)
+    gone = await one.close_room("r5", {"type": "room-ended"})
+    assert sorted(m.peer_id for m in gone) == ["a", "b"]
+    assert (await bob.wait(1))[-1]["type"] == "room-ended" and (await alice.wait(1))[-1]["type"] == "room-ended"
+    assert await two.members("r5") == [] and "r5" not in await two.room_ids()
+
+
+async def test_scale_redis_hub_member_of_a_dead_node_resumes_elsewhere(redis_server: RedisServer) -> None:
+    """Node one dies without a word (no suspend, no leave): its member resumes on node two
+    and gets every frame sent meanwhile, in order."""
+    one = await RedisHub.connect(redis_server.url, prefix="dead")
+    two = await RedisHub.connect(redis_server.url, prefix="dead")
+    try:
+        alice, bob = Inbox(), Inbox()
+        await join(two, "r6", member("a"), alice)
+        await join(one, "r6", member("b"), bob)
+        await one.close()  # the node is gone; Redis still says b is attached to it
+        for n in range(5):
+            await two.send("r6", "b", {"type": "offer", "n": n})
+        again = Inbox()
+        outcome = await two.resume(
+            "r6", "b", "s-b", again, last_seq=0, evict_frame=EVICT, preamble=lambda m, o, gap: {"type": "resumed"}
+        )
+        assert outcome.replayed == 5 and not outcome.gap
+        assert [f["n"] for f in again.frames[1:]] == [0, 1, 2, 3, 4]
+    finally:
+        await two.close()
