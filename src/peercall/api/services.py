@@ -13,6 +13,7 @@ from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling.session import SessionLimits
 from peercall.signaling.websocket import SignalingConfig, SignalingEndpoint
+from peercall.snapshots import SnapshotRequests, SnapshotService, open_snapshots
 from peercall.store import Store, open_store
 from peercall.turn.ice_servers import IceServerProvider
 
@@ -28,6 +29,7 @@ class Services:
     ice: IceServerProvider
     signaling: SignalingEndpoint
     keeper: ResumeKeeper
+    snapshots: SnapshotService
     draining: bool = field(default=False)
 
     async def close(self) -> None:
@@ -42,6 +44,7 @@ async def build_services(settings: Settings) -> Services:
     tokens = TokenIssuer(settings.resolved_token_secret())
     ice = IceServerProvider.from_settings(settings)
     keeper = ResumeKeeper(rooms, settings.resume_grace_s)
+    snapshots = await open_snapshots(store, rooms, settings)
     signaling = SignalingEndpoint(
         rooms,
         tokens,
@@ -59,6 +62,7 @@ async def build_services(settings: Settings) -> Services:
                 abuse_threshold=settings.rate_limit_burst,
             ),
         ),
+        SnapshotRequests(rooms, snapshots.store),
     )
     return Services(
         settings=settings,
@@ -70,4 +74,5 @@ async def build_services(settings: Settings) -> Services:
         ice=ice,
         signaling=signaling,
         keeper=keeper,
+        snapshots=snapshots,
     )
