@@ -74,6 +74,11 @@ async def test_snapshot_request_is_audited_forwarded_answered_and_announced(harn
     room, (agent, agent_out), (customer, customer_out) = await kyc_room(harness)
     await agent.receive(request(customer.member.peer_id))
     forwarded = plain(customer_out[-1])
+    assert plain(agent_out[-1]) == {
+        "type": "snapshot-requested",
+        "request_id": "req-000001",
+        "to": customer.member.peer_id,
+    }
     assert forwarded["type"] == "snapshot-request" and forwarded["request_id"] == "req-000001"
     assert forwarded["from"] == agent.member.peer_id and forwarded["by"]["identity"] == "agent"
     [requested] = await harness.service.store.audit_trail(room.id)

@@ -52,6 +52,8 @@ class SnapshotRequests:
         log.info("snapshot requested", extra={"room_id": room_id, "request_id": request_id})
         frame = {"type": "snapshot-request", "from": actor.peer_id, "request_id": request_id, "by": actor.public()}
         await self._rooms.hub.send(room_id, target.peer_id, frame)
+        ack = {"type": "snapshot-requested", "request_id": request_id, "to": target.peer_id}
+        await self._rooms.hub.send(room_id, actor.peer_id, ack)
 
     async def failed(self, room_id: str, member: Member, request_id: str, reason: str) -> None:
         """The device could not capture: audit it and tell the host who asked."""
