@@ -6,7 +6,6 @@ on-screen element's), its pixels (not blank), its SHA-256 against metadata and a
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 from typing import Any
