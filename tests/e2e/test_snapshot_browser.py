@@ -6,6 +6,7 @@ on-screen element's), its pixels (not blank), its SHA-256 against metadata and a
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 from typing import Any
@@ -110,3 +111,110 @@ async def test_snapshot_local_and_remote_capture_at_track_resolution(server: Ser
         assert len(api.get(f"/api/rooms/{room}/snapshots").json()["snapshots"]) == 2
         trail = api.get(f"/api/rooms/{room}/audit").json()
     assert trail["intact"] and [e["action"] for e in trail["entries"]] == ["captured", "captured"]
+
+
+# The customer's app sends a "mask" (a black picture standing in for a background effect)
+# and registers an effects hook that hands the raw camera over while a photo is taken.
+MASK_WITH_EFFECTS_HOOK_JS = """
+async () => {
+  const call = window.peercallCall;
+  const [raw] = (await navigator.mediaDevices.getUserMedia({ video: true })).getVideoTracks();
+  const canvas = document.createElement('canvas');
+  canvas.width = 640; canvas.height = 480;
+  const g = canvas.getContext('2d');
+  const paint = () => { g.fillStyle = 'rgb(0, 0, 0)'; g.fillRect(0, 0, 640, 480); };
+  paint();
+  window.__maskTimer = setInterval(paint, 40);
+  const [mask] = canvas.captureStream(25).getVideoTracks();
+  await call.media.useTrack(mask);
+  window.__raw = raw;
+  window.__hookLog = [];
+  window.__unhook = call.snapshots.registerEffects({
+    suspend: () => { window.__hookLog.push('suspend'); return raw; },
+    resume: () => { window.__hookLog.push('resume'); },
+  });
+  const caps = raw.getCapabilities();
+  return { width: caps.width.max, height: caps.height.max };
+}
+"""
+
+
+async def test_snapshot_remote_high_res_request_is_seen_by_both_and_audited(server: ServerProcess):
+    room = server.create_room()
+    agent = server.token(room, "agent", "host", name="Agent")
+    customer = server.token(room, "customer", name="Customer")
+    # Two browser processes: a camera can only be switched to a larger capture size while no
+    # other page uses it, and one browser's fake camera is shared by all its pages.
+    async with chromium() as browser_a, chromium() as browser_c:
+        page_a = await open_call(browser_a, agent["join_url"])
+        page_c = await open_call(browser_c, customer["join_url"])
+        await wait_decoding(page_a, min_frames=10)
+        customer_peer, agent_peer = await peer_id_of(page_a), await peer_id_of(page_c)
+        best = await page_c.evaluate(MASK_WITH_EFFECTS_HOOK_JS)
+        assert best["width"] > 640, best  # the fake camera offers more than the call uses
+
+        # What the call shows is the mask: a capture of the received video is blank.
+        await asyncio.sleep(1.5)
+        masked = await page_a.evaluate(f"() => window.peercallCall.snapshots.captureRemote('{customer_peer}')")
+        _, masked_pixels, _ = stored_image(server, masked)
+        assert masked_pixels.var() < 5, masked_pixels.var()
+
+        # The host asks the customer's device: the photo comes from the raw camera at its best size.
+        snap = await page_a.evaluate(
+            f"() => window.peercallCall.snapshots.requestFromPeer('{customer_peer}', {{timeoutMs: 30000}})"
+        )
+        meta, pixels, _ = stored_image(server, snap)
+        assert (meta["width"], meta["height"]) == (best["width"], best["height"]), meta
+        assert pixels.shape == (best["height"], best["width"]) and pixels.var() > MIN_VARIANCE, pixels.var()
+        # takePhoto on the fake device returns 640x480 whatever is asked: the larger grabbed frame wins.
+        assert meta["method"] == "grabFrame"
+        assert (meta["source"], meta["taken_by"], meta["captured_by"], meta["subject"]) == (
+            "request",
+            "agent",
+            "customer",
+            "customer",
+        )
+        assert snap["requestId"] and meta["request_id"] == snap["requestId"]
+        assert await page_c.evaluate("() => window.__hookLog") == ["suspend", "resume"]
+        # The camera is back at the size the call was using.
+        await page_c.wait_for_function("() => window.__raw.getSettings().width === 640")
+
+        # Both sides saw it: the customer was told a photo was requested and taken.
+        events_c = await page_c.evaluate("() => window.__snapEvents")
+        requested = [e["payload"]["request"] for e in events_c if e["name"] == "snapshotRequested"]
+        assert requested == [
+            {
+                "requestId": snap["requestId"],
+                "from": agent_peer,
+                "by": {"peerId": agent_peer, "identity": "agent", "name": "Agent"},
+            }
+        ]
+        for page in (page_a, page_c):
+            await page.wait_for_function(
+                f"() => window.__snapEvents.some(e => e.name === 'snapshotTaken' && e.payload.snapshot.requestId === '{snap['requestId']}')"
+            )
+        # A participant cannot ask the host's device.
+        refused = await page_c.evaluate(
+            f"() => window.peercallCall.snapshots.requestFromPeer('{agent_peer}').then(() => null, (e) => e.code)"
+        )
+        assert refused == "forbidden"
+        # A device that cannot capture says so; the host's request fails fast and it is audited.
+        await page_c.evaluate("async () => { window.__unhook(); await window.peercallCall.media.cameraOff(); }")
+        failed = await page_a.evaluate(
+            f"() => window.peercallCall.snapshots.requestFromPeer('{customer_peer}').then(() => null, (e) => e.code)"
+        )
+        assert failed == "snapshot_failed"
+
+    with server.api() as api:
+        trail = api.get(f"/api/rooms/{room}/audit").json()
+        stored = api.get(f"/api/rooms/{room}/snapshots").json()["snapshots"]
+    assert len(stored) == 2  # the masked capture and the requested photo; nothing for the failure
+    assert trail["intact"]
+    actions = [(e["action"], e["actor"], e["device"], e["request_id"]) for e in trail["entries"]]
+    assert actions[:3] == [
+        ("captured", "agent", "agent", None),
+        ("requested", "agent", "customer", snap["requestId"]),
+        ("captured", "agent", "customer", snap["requestId"]),
+    ]
+    assert [a[0] for a in actions[3:]] == ["requested", "failed"]
+    assert trail["entries"][2]["sha256"] == meta["sha256"] and trail["entries"][2]["snapshot_id"] == meta["id"]
