@@ -191,7 +191,7 @@ async def test_snapshot_remote_high_res_request_is_seen_by_both_and_audited(serv
         ]
         for page in (page_a, page_c):
             await page.wait_for_function(
-                "(id) => window.__snapEvents.some(e => e.name == 'snapshotTaken' && e.payload.snapshot.requestId == id)",
+                "(i) => window.__snapEvents.some(e => e.name == 'snapshotTaken' && e.payload.snapshot.requestId == i)",
                 arg=snap["requestId"],
             )
         # A participant cannot ask the host's device.
