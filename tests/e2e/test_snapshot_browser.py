@@ -219,3 +219,40 @@ async def test_snapshot_remote_high_res_request_is_seen_by_both_and_audited(serv
     ]
     assert [a[0] for a in actions[3:]] == ["requested", "failed"]
     assert trail["entries"][2]["sha256"] == meta["sha256"] and trail["entries"][2]["snapshot_id"] == meta["id"]
+
+
+async def test_snapshot_ui_host_menu_thumbnails_and_participant_notice(server: ServerProcess):
+    room = server.create_room()
+    agent = server.token(room, "agent", "host", name="Agent")
+    customer = server.token(room, "customer", name="Customer")
+    async with chromium() as browser:
+        page_a = await open_call(browser, agent["join_url"])
+        page_c = await open_call(browser, customer["join_url"])
+        await wait_decoding(page_a, min_frames=20)
+        assert await page_c.get_by_test_id("host-menu-button").is_hidden()  # participants have no menu
+
+        await page_a.get_by_test_id("host-menu-button").click()
+        await page_a.get_by_test_id("host-snapshot").click()
+        await page_c.get_by_test_id("notice").filter(has_text="Agent took a photo").wait_for(timeout=10_000)
+        thumb = page_a.get_by_test_id("snapshot-thumb")
+        await thumb.first.wait_for(timeout=10_000)
+        await page_a.get_by_test_id("notice").filter(has_text="Photo saved (640×480)").wait_for()
+        size = await page_a.evaluate(
+            "() => { const i = document.querySelector('[data-testid=snapshot-thumb] img');"
+            " return i.complete ? [i.naturalWidth, i.naturalHeight] : null; }"
+        )
+        assert size == [640, 480]
+
+        await page_a.get_by_test_id("host-menu-button").click()
+        await page_a.get_by_test_id("host-snapshot-request").click()
+        notice_c = page_c.get_by_test_id("notice")
+        await notice_c.filter(has_text="Agent is taking a photo with your camera").wait_for(timeout=10_000)
+        await notice_c.filter(has_text="Agent took a photo").wait_for(timeout=20_000)
+        await page_a.wait_for_function("() => document.querySelectorAll('[data-testid=snapshot-thumb]').length === 2")
+        ids = await page_a.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=snapshot-thumb]')].map(a => a.dataset.snapshotId)"
+        )
+    with server.api() as api:
+        stored = api.get(f"/api/rooms/{room}/snapshots").json()["snapshots"]
+    assert [s["id"] for s in stored] == ids
+    assert [s["source"] for s in stored] == ["remote", "request"]
