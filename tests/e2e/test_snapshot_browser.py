@@ -92,6 +92,19 @@ async def test_snapshot_local_and_remote_capture_at_track_resolution(server: Ser
             "agent",
         )
         assert remote["subject"] == customer_peer and meta["method"] in ("grabFrame", "canvas")
+        # Without ImageCapture (other browsers): a canvas at the video's own size.
+        drawn = await page_a.evaluate(
+            """async (peer) => {
+              const saved = window.ImageCapture;
+              window.ImageCapture = undefined;
+              try { return await window.peercallCall.snapshots.captureRemote(peer); }
+              finally { window.ImageCapture = saved; }
+            }""",
+            customer_peer,
+        )
+        meta_d, pixels_d, _ = stored_image(server, drawn)
+        assert (meta_d["width"], meta_d["height"], meta_d["method"]) == (640, 480, "canvas")
+        assert pixels_d.var() > MIN_VARIANCE
         meta_l, pixels_l, _ = stored_image(server, local)
         assert (meta_l["width"], meta_l["height"], meta_l["source"], meta_l["subject"]) == (640, 480, "local", "agent")
         assert pixels_l.var() > MIN_VARIANCE
@@ -99,7 +112,7 @@ async def test_snapshot_local_and_remote_capture_at_track_resolution(server: Ser
         # Both sides were told about both snapshots.
         for page in (page_a, page_c):
             await page.wait_for_function(
-                "() => window.__snapEvents.filter(e => e.name === 'snapshotTaken').length === 2"
+                "() => window.__snapEvents.filter(e => e.name === 'snapshotTaken').length === 3"
             )
         # A participant may not capture the host's video: refused, nothing stored.
         agent_peer = await peer_id_of(page_c)
@@ -108,9 +121,9 @@ async def test_snapshot_local_and_remote_capture_at_track_resolution(server: Ser
         )
         assert refused == "forbidden"
     with server.api() as api:
-        assert len(api.get(f"/api/rooms/{room}/snapshots").json()["snapshots"]) == 2
+        assert len(api.get(f"/api/rooms/{room}/snapshots").json()["snapshots"]) == 3
         trail = api.get(f"/api/rooms/{room}/audit").json()
-    assert trail["intact"] and [e["action"] for e in trail["entries"]] == ["captured", "captured"]
+    assert trail["intact"] and [e["action"] for e in trail["entries"]] == ["captured"] * 3
 
 
 # The customer's app sends a "mask" (a black picture standing in for a background effect)
@@ -218,7 +231,11 @@ async def test_snapshot_remote_high_res_request_is_seen_by_both_and_audited(serv
         ("captured", "agent", "customer", snap["requestId"]),
     ]
     assert [a[0] for a in actions[3:]] == ["requested", "failed"]
-    assert trail["entries"][2]["sha256"] == meta["sha256"] and trail["entries"][2]["snapshot_id"] == meta["id"]
+    captured = trail["entries"][2]
+    assert captured["sha256"] == meta["sha256"] and captured["snapshot_id"] == meta["id"]
+    # The fake camera offers continuous focus (used for the shot) and no torch.
+    assert captured["details"]["focus"] == "continuous" and captured["details"]["torch"] is False
+    assert captured["details"]["width"] == best["width"] and captured["details"]["method"] == "grabFrame"
 
 
 async def test_snapshot_ui_host_menu_thumbnails_and_participant_notice(server: ServerProcess):

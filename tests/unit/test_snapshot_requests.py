@@ -177,3 +177,13 @@ async def test_snapshot_uploads_who_and_of_whom_come_from_the_server(harness: Sn
     assert unknown.value.code == "not_found"
     assert len(await harness.service.store.list_room(room.id)) == 2
     assert [e.action for e in await harness.service.store.audit_trail(room.id)] == ["captured", "captured"]
+
+
+async def test_snapshot_requests_are_rate_limited_per_room(harness: SnapshotHarness):
+    room, (agent, agent_out), (customer, _) = await kyc_room(harness)
+    for n in range(30):
+        await agent.receive(request(customer.member.peer_id, f"req-{n:06d}"))
+    assert agent_out[-1]["type"] == "snapshot-requested"
+    await agent.receive(request(customer.member.peer_id, "req-one-too-many"))
+    assert agent_out[-1]["code"] == "rate_limited" and not agent_out[-1]["fatal"]
+    assert len(await harness.service.store.audit_trail(room.id)) == 30

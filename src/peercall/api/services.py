@@ -62,7 +62,7 @@ async def build_services(settings: Settings) -> Services:
                 abuse_threshold=settings.rate_limit_burst,
             ),
         ),
-        SnapshotRequests(rooms, snapshots.store),
+        SnapshotRequests(rooms, snapshots.store, settings.snapshot_max_per_minute),
     )
     return Services(
         settings=settings,

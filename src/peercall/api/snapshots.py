@@ -20,7 +20,7 @@ from peercall.config import Settings
 from peercall.errors import PeercallError
 from peercall.snapshots import Upload
 from peercall.snapshots.audit import verify_chain
-from peercall.snapshots.records import CaptureMethod, SnapshotRecord
+from peercall.snapshots.records import CaptureMethod, FocusMode, SnapshotRecord
 
 router = APIRouter(tags=["snapshots"], responses={401: {"model": ErrorOut}})
 
@@ -88,13 +88,16 @@ def _out(record: SnapshotRecord) -> SnapshotOut:
 async def _reader(svc: ServicesDep, credentials: Credentials, snapshot_id: str) -> SnapshotRecord:
     """The snapshot, if the caller holds an API key or is a host of its room."""
     record = await svc.snapshots.get(snapshot_id)
-    token = credentials.credentials if credentials else None
-    if token and token.count(".") == 2:  # a JWT: a join token
-        claims = svc.tokens.verify(token)
-        if claims.role != "host" or claims.room_id != record.room_id:
-            raise PeercallError("forbidden", "only the dashboard or a host of this room can see this snapshot")
+    try:
+        require_api_key(svc, credentials)
         return record
-    require_api_key(svc, credentials)
+    except PeercallError:
+        token = credentials.credentials if credentials else None
+        if not token or token.count(".") != 2:  # not a JWT either: the API-key refusal stands
+            raise
+    claims = svc.tokens.verify(token)
+    if claims.role != "host" or claims.room_id != record.room_id:
+        raise PeercallError("forbidden", "only the dashboard or a host of this room can see this snapshot")
     return record
 
 
@@ -115,6 +118,8 @@ async def upload(
     subject: Annotated[str | None, Query(pattern=_ID, description="Peer id shown; default: yourself")] = None,
     request_id: Annotated[str | None, Query(min_length=8, max_length=64, pattern=_ID)] = None,
     method: Annotated[CaptureMethod, Query(description="How the image was captured")] = "canvas",
+    torch: Annotated[bool, Query(description="The torch was lit for the shot (kept in the audit entry)")] = False,
+    focus: Annotated[FocusMode | None, Query(description="Focus mode used (kept in the audit entry)")] = None,
 ) -> SnapshotOut:
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower() or None
     declared = request.headers.get("content-length")
@@ -122,7 +127,7 @@ async def upload(
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PeercallError("payload_too_large", f"a snapshot may be at most {limit} bytes")
     data = await request.body()
-    record = await svc.snapshots.upload(claims, Upload(data, content_type, subject, request_id, method))
+    record = await svc.snapshots.upload(claims, Upload(data, content_type, subject, request_id, method, torch, focus))
     return _out(record)
 
 

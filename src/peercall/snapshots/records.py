@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 CaptureMethod = Literal["takePhoto", "grabFrame", "canvas"]
+FocusMode = Literal["continuous", "single-shot", "manual"]
 Source = Literal["local", "remote", "request"]  # own camera, a received track, a host's request
 
 

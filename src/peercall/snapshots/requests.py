@@ -22,9 +22,10 @@ log = logging.getLogger(__name__)
 
 
 class SnapshotRequests:
-    def __init__(self, rooms: RoomService, store: SnapshotStore) -> None:
+    def __init__(self, rooms: RoomService, store: SnapshotStore, max_per_minute: int = 30) -> None:
         self._rooms = rooms
         self._store = store
+        self._max_per_minute = max_per_minute  # per room: every request is an audit row
 
     async def request(self, room_id: str, actor: Member, target_peer_id: str, request_id: str) -> None:
         if actor.role != "host":
@@ -34,6 +35,8 @@ class SnapshotRequests:
         target = next((m for m in await self._rooms.hub.members(room_id) if m.peer_id == target_peer_id), None)
         if target is None:
             raise PeercallError("participant_not_found", f"peer {target_peer_id!r} is not in this room")
+        if await self._store.count_audit(room_id, "requested", since=time.time() - 60) >= self._max_per_minute:
+            raise PeercallError("rate_limited", "too many snapshot requests in the last minute")
         existing, _ = await self._store.find_request(room_id, request_id)
         if existing is not None:
             raise PeercallError("bad_request", "request_id was already used in this room")

@@ -21,7 +21,7 @@ from peercall.hub.base import Member
 from peercall.rooms.service import RoomService
 from peercall.snapshots.audit import AuditEntry
 from peercall.snapshots.images import ImageLimits, check_image
-from peercall.snapshots.records import CaptureMethod, SnapshotRecord, Source
+from peercall.snapshots.records import CaptureMethod, FocusMode, SnapshotRecord, Source
 from peercall.snapshots.storage import BlobStore
 from peercall.store.snapshots_sql import SnapshotStore
 
@@ -45,6 +45,8 @@ class Upload:
     subject_peer: str | None  # None: the uploader itself
     request_id: str | None
     method: CaptureMethod
+    torch: bool = False  # the device's torch was lit for the shot
+    focus: FocusMode | None = None  # the focus mode used for the shot
 
 
 class SnapshotService:
@@ -99,7 +101,14 @@ class SnapshotService:
             request_id=upload.request_id,
             snapshot_id=record.id,
             sha256=sha256,
-            details={"method": upload.method, "source": source, "width": checked.width, "height": checked.height},
+            details={
+                "method": upload.method,
+                "source": source,
+                "width": checked.width,
+                "height": checked.height,
+                "torch": upload.torch,
+                "focus": upload.focus,
+            },
         )
         await self.store.add(record, audit)
         log.info("snapshot stored", extra={"room_id": room_id, "snapshot_id": record.id, "sha256": sha256})

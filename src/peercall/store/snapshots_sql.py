@@ -143,6 +143,15 @@ class SnapshotStore:
             rows = (await conn.execute(query)).all()
         return [_entry(row) for row in rows]
 
+    async def count_audit(self, room_id: str, action: str, *, since: float) -> int:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(snapshot_audit)
+            .where(snapshot_audit.c.room_id == room_id, snapshot_audit.c.action == action, snapshot_audit.c.at >= since)
+        )
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     async def find_request(self, room_id: str, request_id: str) -> tuple[AuditEntry | None, bool]:
         """The ``requested`` entry for a request id, and whether it was already answered."""
         query = snapshot_audit.select().where(

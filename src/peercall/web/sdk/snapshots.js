@@ -188,7 +188,11 @@ export class Snapshots {
    */
   async captureHighRes(options = {}, requestId) {
     const image = await this.#withEffectsSuspended((track) => captureBest(track, options));
-    return this.#upload(image, requestId ? { request_id: requestId } : {});
+    /** @type {Record<string, string>} */
+    const params = requestId ? { request_id: requestId } : {};
+    if (image.torch) params.torch = 'true';
+    if (image.focus) params.focus = image.focus;
+    return this.#upload(image, params);
   }
 
   /**
@@ -280,7 +284,7 @@ export class Snapshots {
 
   /**
    * @param {{blob: Blob, method: CaptureMethod}} image
-   * @param {{subject?: string, request_id?: string}} params
+   * @param {Record<string, string>} params `subject`, `request_id`, `torch`, `focus`
    * @returns {Promise<Readonly<Snapshot>>}
    */
   async #upload(image, params) {
