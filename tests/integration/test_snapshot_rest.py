@@ -69,6 +69,14 @@ async def test_snapshot_rest_upload_list_fetch_and_bad_uploads_store_nothing(ser
         assert post(image, agent_token, "image/png").json()["error"]["code"] == "invalid_image"
         too_large = post(b"\xff\xd8\xff" + b"\x00" * (8 * 1024 * 1024), agent_token)
         assert too_large.status_code == 413 and too_large.json()["error"]["code"] == "payload_too_large"
+
+        def chunked():  # no Content-Length: the stream itself is cut at the cap
+            yield b"\xff\xd8\xff"
+            for _ in range(9):
+                yield b"\x00" * (1024 * 1024)
+
+        streamed = httpx.post(upload, content=chunked(), headers={"Authorization": f"Bearer {agent_token}"}, timeout=10)
+        assert streamed.status_code == 413 and streamed.json()["error"]["code"] == "payload_too_large"
         assert post(image, agent_token, subject="../../etc").status_code == 422
         assert post(image, agent_token, method="scanner").status_code == 422
         assert post(image, agent_token, request_id="req-does-not-exist").json()["error"]["code"] == "not_found"
