@@ -110,6 +110,7 @@ async def test_snapshot_rest_upload_list_fetch_and_bad_uploads_store_nothing(ser
         assert fetched.headers["content-type"] == "image/jpeg" and fetched.content == image
         trail = api.get(f"/api/rooms/{room}/audit").json()
         assert trail["intact"] and [e["action"] for e in trail["entries"]] == ["captured"]
+        assert trail["head"] == trail["entries"][-1]["hash"] and trail["entries"][0]["prev_hash"] == "0" * 64
         assert trail["entries"][0]["sha256"] == sha and trail["entries"][0]["actor"] == "agent-7"
         assert api.get("/api/snapshots/snap_nope").status_code == 404
         assert api.get("/api/rooms/room_nope/snapshots").status_code == 404

@@ -128,3 +128,14 @@ async def test_snapshot_audit_chain_is_tamper_evident_and_append_only(audit_stor
         await conn.execute(sa.text("DROP TRIGGER snapshot_audit_no_delete"))
         await conn.execute(sa.text("DELETE FROM snapshot_audit WHERE room_id='room_b' AND seq=5"))
     assert verify_chain(await snapshots.audit_trail("room_b")) == 6
+
+
+async def test_snapshot_audit_chain_survives_two_writers(audit_store):
+    """Two stores on one database (as two server processes would be): no fork, no gap."""
+    store, first = audit_store
+    second = SnapshotStore(store.engine)
+    await store.create_room(RoomRecord("room_c", "", 2, {}, 0.0))
+    writers = [first, second]
+    await asyncio.gather(*(writers[n % 2].append_audit(entry("room_c", n)) for n in range(24)))
+    trail = await first.audit_trail("room_c")
+    assert [e.seq for e in trail] == list(range(1, 25)) and verify_chain(trail) is None

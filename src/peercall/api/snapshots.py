@@ -76,6 +76,9 @@ class AuditTrail(BaseModel):
     room_id: str
     intact: bool = Field(description="The hash chain verifies from the first entry to the last")
     broken_at: int | None = Field(description="seq of the first entry that does not verify")
+    head: str | None = Field(
+        description="Hash of the last entry: keep it outside peercall to also detect entries removed from the end"
+    )
     entries: list[AuditOut]
 
 
@@ -175,5 +178,6 @@ async def audit_trail(room_id: str, svc: ServicesDep) -> AuditTrail:
         room_id=room_id,
         intact=broken is None,
         broken_at=broken,
+        head=entries[-1].hash if entries else None,
         entries=[AuditOut(**{k: v for k, v in asdict(e).items() if k != "room_id"}) for e in entries],
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from dataclasses import replace
 from typing import Any
 
@@ -74,6 +75,15 @@ _SQLITE_APPEND_ONLY = [
 ]
 
 
+# Another process may append to the same room between our read of the chain head and our
+# insert: the unique (room_id, prev_hash) refuses the fork and we chain again.
+_CHAIN_RETRIES = 10
+
+
+async def _backoff(attempt: int) -> None:
+    await asyncio.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+
+
 class SnapshotStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -89,12 +99,23 @@ class SnapshotStore:
     # ---- snapshots ---------------------------------------------------------
     async def add(self, record: SnapshotRecord, audit: AuditEntry) -> AuditEntry:
         """Store the metadata and its ``captured`` audit entry in one transaction."""
-        try:
-            async with self._append_lock, self._engine.begin() as conn:
-                await conn.execute(snapshots.insert().values(**record.__dict__))
-                return await self._append(conn, audit)
-        except sa.exc.IntegrityError:
-            raise PeercallError("forbidden", "this snapshot request was already answered") from None
+        for attempt in range(_CHAIN_RETRIES):
+            try:
+                async with self._append_lock, self._engine.begin() as conn:
+                    await conn.execute(snapshots.insert().values(**record.__dict__))
+                    return await self._append(conn, audit)
+            except sa.exc.IntegrityError:
+                if record.request_id is not None and await self._answered(record.room_id, record.request_id):
+                    raise PeercallError("forbidden", "this snapshot request was already answered") from None
+                if attempt == _CHAIN_RETRIES - 1:
+                    raise
+                await _backoff(attempt)
+        raise AssertionError("unreachable")
+
+    async def _answered(self, room_id: str, request_id: str) -> bool:
+        query = sa.select(snapshots.c.id).where(snapshots.c.room_id == room_id, snapshots.c.request_id == request_id)
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query)).first() is not None
 
     async def get(self, snapshot_id: str) -> SnapshotRecord | None:
         async with self._engine.connect() as conn:
@@ -119,8 +140,15 @@ class SnapshotStore:
 
     # ---- audit -------------------------------------------------------------
     async def append_audit(self, entry: AuditEntry) -> AuditEntry:
-        async with self._append_lock, self._engine.begin() as conn:
-            return await self._append(conn, entry)
+        for attempt in range(_CHAIN_RETRIES):
+            try:
+                async with self._append_lock, self._engine.begin() as conn:
+                    return await self._append(conn, entry)
+            except sa.exc.IntegrityError:
+                if attempt == _CHAIN_RETRIES - 1:
+                    raise
+                await _backoff(attempt)
+        raise AssertionError("unreachable")
 
     async def _append(self, conn: Any, entry: AuditEntry) -> AuditEntry:
         last = (
