@@ -91,6 +91,10 @@ class Settings(BaseSettings):
 
     max_message_bytes: int = Field(64 * 1024, ge=1024)
     max_request_bytes: int = Field(64 * 1024, ge=1024)
+    snapshot_max_bytes: int = Field(8 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
+    snapshot_max_pixels: int = Field(40_000_000, ge=10_000, le=200_000_000)
+    snapshot_max_per_room: int = Field(500, ge=1)
+    snapshot_max_per_minute: int = Field(30, ge=1, description="Snapshots one identity may store per minute")
     rate_limit_per_s: float = Field(50.0, gt=0)
     rate_limit_burst: int = Field(200, ge=1)
     resume_grace_s: float = Field(30.0, gt=0, le=600, description="How long a dropped member's place is kept")

@@ -51,6 +51,7 @@ ERRORS: dict[str, ErrorKind] = {
     "session_expired": ErrorKind(410, True, 4012),
     "slow_consumer": ErrorKind(503, True, 4013),
     "payload_too_large": ErrorKind(413, False),
+    "invalid_image": ErrorKind(415, False),
     "not_found": ErrorKind(404, False),
     "demo_disabled": ErrorKind(404, False),
     "internal": ErrorKind(500, True, 4500),

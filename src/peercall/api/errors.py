@@ -37,17 +37,19 @@ def install_error_handlers(app: FastAPI) -> None:
 class BodySizeLimit:
     """Reject request bodies over ``max_bytes`` before they are read into memory."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, path_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = path_limits or {}  # exact paths with their own (still bounded) cap
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
             return
         seen = 0
 
@@ -56,8 +58,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise PeercallError("payload_too_large", f"request body exceeds {self.max_bytes} bytes")
+                if seen > limit:
+                    raise PeercallError("payload_too_large", f"request body exceeds {limit} bytes")
             return message
 
         await self.app(scope, limited_receive, send)

@@ -14,6 +14,7 @@ from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling.session import SessionLimits
 from peercall.signaling.websocket import SignalingConfig, SignalingEndpoint
+from peercall.snapshots import SnapshotRequests, SnapshotService, open_snapshots
 from peercall.store import Store, open_store
 from peercall.turn.ice_servers import IceServerProvider
 
@@ -29,6 +30,7 @@ class Services:
     ice: IceServerProvider
     signaling: SignalingEndpoint
     keeper: ResumeKeeper
+    snapshots: SnapshotService
     draining: bool = field(default=False)
 
     async def close(self) -> None:
@@ -46,6 +48,7 @@ async def build_services(settings: Settings) -> Services:
     tokens = TokenIssuer(settings.resolved_token_secret())
     ice = IceServerProvider.from_settings(settings)
     keeper = ResumeKeeper(rooms, settings.resume_grace_s)
+    snapshots = await open_snapshots(store, rooms, settings)
     signaling = SignalingEndpoint(
         rooms,
         tokens,
@@ -63,6 +66,7 @@ async def build_services(settings: Settings) -> Services:
                 abuse_threshold=settings.rate_limit_burst,
             ),
         ),
+        SnapshotRequests(rooms, snapshots.store, settings.snapshot_max_per_minute),
     )
     return Services(
         settings=settings,
@@ -74,4 +78,5 @@ async def build_services(settings: Settings) -> Services:
         ice=ice,
         signaling=signaling,
         keeper=keeper,
+        snapshots=snapshots,
     )

@@ -76,6 +76,7 @@ class Peer(AsyncIOEventEmitter):
         self._adopt(signaling.joined)
         policy = reconnect or (BackoffPolicy() if dialer else NO_RECONNECT)
         self._link = ResilientSignaling(signaling, dialer, policy)
+        self._dialer = dialer  # also authorises snapshot uploads (peer/snapshots.py)
         self._sources, self._owned = sources, owned
         self._recovery_policy = media_recovery or MediaRecoveryPolicy()
         self._relay = TrackRelay()

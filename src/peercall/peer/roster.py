@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .reconnect import SessionChange
 from .remote_peer import ConnectionState, RemotePeer
+from .snapshots import answer_request as answer_snapshot_request
 from .wire import Frame, PeerEvent, PeerInfo
 
 if TYPE_CHECKING:
@@ -128,6 +129,8 @@ class Roster:
             level = logging.ERROR if fatal else logging.WARNING
             logger.log(level, "server error %s: %s (ref %s)", code, message, item.get("ref"))
             peer.emit(PeerEvent.SERVER_ERROR, code, message, fatal)
+        elif kind == "snapshot-request" and peer._dialer is not None:
+            self.spawn(answer_snapshot_request(peer, item, peer._dialer))
         elif kind != "room-ended":
             logger.debug("ignoring a %s frame", kind)
         return kind == "room-ended"

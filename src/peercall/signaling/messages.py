@@ -119,13 +119,44 @@ class Moderate(_Frame):
     action: ModerationAction
 
 
+RequestId = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class SnapshotRequest(_Frame):
+    """A host asks another member's device for a high-resolution snapshot (video-KYC)."""
+
+    type: Literal["snapshot-request"]
+    to: PeerId
+    request_id: RequestId
+
+
+class SnapshotFailed(_Frame):
+    """The asked device could not capture; the host who asked is told."""
+
+    type: Literal["snapshot-failed"]
+    request_id: RequestId
+    reason: Annotated[str, Field(max_length=200)] = ""
+
+
 class Ping(_Frame):
     type: Literal["ping"]
     ts: float | None = None
 
 
 AnyClientFrame = (
-    Join | Resume | Offer | Answer | IceCandidate | Leave | Ping | RecoveryReport | RejoinReport | MediaState | Moderate
+    Join
+    | Resume
+    | Offer
+    | Answer
+    | IceCandidate
+    | Leave
+    | Ping
+    | RecoveryReport
+    | RejoinReport
+    | MediaState
+    | Moderate
+    | SnapshotRequest
+    | SnapshotFailed
 )
 ClientFrame = Annotated[AnyClientFrame, Field(discriminator="type")]
 RelayFrame = Offer | Answer | IceCandidate

@@ -31,10 +31,13 @@ from peercall.signaling.messages import (
     RecoveryReport,
     RejoinReport,
     Resume,
+    SnapshotFailed,
+    SnapshotRequest,
     parse_client_frame,
     relay_payload,
 )
 from peercall.signaling.ratelimit import TokenBucket
+from peercall.snapshots.requests import SnapshotRequests
 from peercall.store.base import ReconnectRecord
 from peercall.turn.ice_servers import IceServerProvider
 
@@ -68,8 +71,10 @@ class SignalingSession:
         keeper: ResumeKeeper,
         deliver: Deliver,
         limits: SessionLimits | None = None,
+        snapshots: SnapshotRequests | None = None,
     ) -> None:
         self._rooms = rooms
+        self._snapshots = snapshots
         self._keeper = keeper
         self._moderator = Moderator(rooms)
         self._resume_secret = secrets.token_urlsafe(24)
@@ -150,6 +155,13 @@ class SignalingSession:
                 )
         elif isinstance(frame, Moderate):
             await self._moderator.act(self.room_id, self.member, frame.to, frame.action)
+        elif isinstance(frame, SnapshotRequest | SnapshotFailed):
+            if self._snapshots is None:
+                raise PeercallError("forbidden", "snapshots are not enabled on this server")
+            if isinstance(frame, SnapshotRequest):
+                await self._snapshots.request(self.room_id, self.member, frame.to, frame.request_id)
+            else:
+                await self._snapshots.failed(self.room_id, self.member, frame.request_id, frame.reason)
         else:
             await self._rooms.relay(self.room_id, self.member.peer_id, frame.to, relay_payload(frame))
 

@@ -19,6 +19,7 @@ from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling.connection import Outbox
 from peercall.signaling.session import SessionLimits, SessionState, SignalingSession
+from peercall.snapshots.requests import SnapshotRequests
 from peercall.turn.ice_servers import IceServerProvider
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,10 @@ class SignalingEndpoint:
         ice: IceServerProvider,
         keeper: ResumeKeeper,
         config: SignalingConfig,
+        snapshots: SnapshotRequests | None = None,
     ) -> None:
         self._rooms = rooms
+        self._snapshots = snapshots
         self._keeper = keeper
         self._tokens = tokens
         self._ice = ice
@@ -70,7 +73,7 @@ class SignalingEndpoint:
         outbox = Outbox(websocket, self._config.send_queue_max)
         outbox.start()
         session = SignalingSession(
-            self._rooms, self._tokens, self._ice, self._keeper, outbox.deliver, self._config.limits
+            self._rooms, self._tokens, self._ice, self._keeper, outbox.deliver, self._config.limits, self._snapshots
         )
         self.sessions.add(session)
         try:

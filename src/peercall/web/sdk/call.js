@@ -21,6 +21,7 @@ import { stopStream } from './media.js';
 import { watchNetwork } from './network.js';
 import { PeerLink } from './peer-link.js';
 import { moderateFrame } from './moderation.js';
+import { Snapshots } from './snapshots.js';
 import { WakeableSleep, isReconnectable, resumeOrRejoin, retryConnect } from './reconnect.js';
 import { toMedia, toPeer } from './wire.js';
 
@@ -47,6 +48,8 @@ export { CallEvent };
  * @property {MediaStream | null} localStream
  * @property {boolean} ownsLocalStream stop its tracks when the call ends
  * @property {RTCIceServer[] | undefined} iceServers override of the server's list
+ * @property {string} httpBase the server's http(s) origin (REST uploads)
+ * @property {string} token the join token (authorises uploads)
  */
 
 const LEAVE_REASONS = new Set(['hangup', 'navigate', 'error']);
@@ -104,6 +107,17 @@ export class Call extends Emitter {
     this.media = new MediaControls({
       stream: this.localStream,
       connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
+      send: (frame) => this.#signal.send(frame),
+      emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
+      on: (event, listener) => this.on(/** @type {any} */ (event), listener),
+    });
+    /** Snapshots from live video (video-KYC): see {@link Snapshots}. */
+    this.snapshots = new Snapshots({
+      httpBase: init.httpBase,
+      token: init.token,
+      localStream: () => this.localStream,
+      remoteVideo: (peerId) => this.#links.get(peerId)?.link.pc.getReceivers()
+        .map((r) => r.track).find((t) => t?.kind === 'video' && t.readyState === 'live') ?? null,
       send: (frame) => this.#signal.send(frame),
       emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
       on: (event, listener) => this.on(/** @type {any} */ (event), listener),
@@ -356,6 +370,12 @@ export class Call extends Emitter {
       }
       case 'moderation':
         this.media.handleModeration(frame);
+        return;
+      case 'snapshot-request':
+      case 'snapshot-requested':
+      case 'snapshot-failed':
+      case 'snapshot-taken':
+        this.snapshots.handleFrame(frame);
         return;
       case 'room-ended':
         for (const [peerId, peer] of [...this.#peers]) this.emit(CallEvent.PeerLeft, { peerId, reason: 'room_ended', peer });

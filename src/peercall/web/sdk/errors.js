@@ -36,6 +36,7 @@ export const ErrorCode = Object.freeze({
   QueueFull: 'queue_full',
   PeerNotFound: 'peer_not_found',
   MessageTooLarge: 'message_too_large',
+  SnapshotFailed: 'snapshot_failed',
   // Server (signaling protocol v1 `error` frames)
   BadJson: 'bad_json',
   BadMessage: 'bad_message',
@@ -60,6 +61,8 @@ export const ErrorCode = Object.freeze({
   Forbidden: 'forbidden',
   ParticipantNotFound: 'participant_not_found',
   Removed: 'removed',
+  InvalidImage: 'invalid_image',
+  PayloadTooLarge: 'payload_too_large',
   Internal: 'internal',
 });
 

@@ -41,6 +41,12 @@ export const CallEvent = Object.freeze({
   DeviceLost: 'deviceLost',
   /** `{devices}`: a device was plugged in or out; the new list. */
   DevicesChanged: 'devicesChanged',
+  /** `{request}`: a host asked our device for a photo (video-KYC); the SDK is taking it now and uploads it. */
+  SnapshotRequested: 'snapshotRequested',
+  /** `{snapshot}`: a snapshot was stored in this call (by anyone; a host's request or a capture); both sides see it. */
+  SnapshotTaken: 'snapshotTaken',
+  /** `{requestId, peerId, reason}`: the device we asked for a photo could not take it. */
+  SnapshotFailed: 'snapshotFailed',
   /** `{error}`: a PeercallError; `error.fatal` tells whether the call ends because of it. */
   Error: 'error',
   /** `{reason, error?}`: the call is over; no further events follow. */
@@ -104,6 +110,9 @@ export const CallEvent = Object.freeze({
  * @property {{action: import('./moderation.js').ModerationAsk, by: import('./moderation.js').Moderator, accept: () => Promise<MediaState>, decline: () => void}} moderationRequest
  * @property {{kind: 'audioinput' | 'videoinput' | 'audiooutput', deviceId: string, label: string, fallback: {deviceId: string, label: string} | null}} deviceLost
  * @property {{devices: import('./devices.js').DeviceList}} devicesChanged
+ * @property {{request: import('./snapshots.js').SnapshotRequest}} snapshotRequested
+ * @property {{snapshot: import('./snapshots.js').Snapshot}} snapshotTaken
+ * @property {{requestId: string, peerId: string, reason: string}} snapshotFailed
  * @property {{error: import('./errors.js').PeercallError}} error
  * @property {{reason: EndReason, error?: import('./errors.js').PeercallError}} ended
  */

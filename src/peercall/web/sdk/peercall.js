@@ -53,4 +53,7 @@ export { DEFAULT_MEDIA_RECOVERY } from './media-recovery.js';
  * @typedef {import('./devices.js').MediaDeviceEntry} MediaDeviceEntry
  * @typedef {import('./moderation.js').ModerationActionName} ModerationActionName
  * @typedef {import('./moderation.js').Moderator} Moderator
+ * @typedef {import('./snapshots.js').Snapshot} Snapshot
+ * @typedef {import('./snapshots.js').SnapshotRequest} SnapshotRequest
+ * @typedef {import('./snapshots.js').CaptureEffectsHook} CaptureEffectsHook
  */

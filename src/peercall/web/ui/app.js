@@ -12,6 +12,7 @@ import {
 } from './messages.js';
 import { setupOwnMedia } from './own-media.js';
 import { setupRemoteTile } from './remote-tile.js';
+import { setupSnapshots } from './snapshots-ui.js';
 import { CallTimer, formatDuration } from './timer.js';
 import { decodeTokenClaims, readLinkParams } from './token.js';
 import { View } from './view.js';
@@ -126,6 +127,7 @@ function runCall(call) {
   view.localVideo.play().catch(() => {});
   setupOwnMedia(call, view, ownName);
   const tile = setupRemoteTile(call, view);
+  setupSnapshots(call, view);
 
   call.on(CallEvent.PeerJoined, ({ peer }) => {
     remote = peer;

@@ -1,0 +1,118 @@
+/**
+ * Snapshots in the call page (video-KYC), built only on the public SDK:
+ *
+ * - host: two items in the participant menu — "Take a photo" (the received video at its
+ *   full resolution) and "Ask for a sharp photo" (the participant's device captures its own
+ *   camera at its best resolution) — and a strip of thumbnails of the photos taken;
+ * - participant: a notice while the host's photo is being taken and once it was taken.
+ */
+
+import { CallEvent } from '/sdk/peercall.js';
+import { describeError } from './messages.js';
+
+/**
+ * @typedef {import('/sdk/peercall.js').Call} Call
+ * @typedef {import('/sdk/peercall.js').Snapshot} Snapshot
+ * @typedef {import('./view.js').View} View
+ */
+
+export const SNAPSHOT_TEXT = Object.freeze({
+  takePhoto: 'Take a photo',
+  askPhoto: 'Ask for a sharp photo',
+  list: 'Photos taken in this call',
+  taking: 'Taking a photo…',
+  asking: (/** @type {string} */ name) => `Asking ${name || 'the other person'}'s camera for a photo…`,
+  saved: (/** @type {Snapshot} */ s) => `Photo saved (${s.width}×${s.height})`,
+  failed: (/** @type {string} */ reason) => `The photo could not be taken${reason ? `: ${reason}` : ''}`,
+  requested: (/** @type {string} */ name) => `${name || 'The host'} is taking a photo with your camera…`,
+  tookPhoto: (/** @type {string} */ name) => `${name || 'The host'} took a photo`,
+});
+
+/**
+ * @param {Call} call
+ * @param {View} view
+ */
+export function setupSnapshots(call, view) {
+  const doc = view.app.ownerDocument;
+  const q = (/** @type {string} */ id) => /** @type {HTMLElement} */ (doc.querySelector(`[data-testid="${id}"]`));
+  const isHost = call.self.role === 'host';
+  const take = /** @type {HTMLButtonElement} */ (q('host-snapshot'));
+  const ask = /** @type {HTMLButtonElement} */ (q('host-snapshot-request'));
+  const list = q('snapshot-list');
+  take.textContent = SNAPSHOT_TEXT.takePhoto;
+  ask.textContent = SNAPSHOT_TEXT.askPhoto;
+  list.setAttribute('aria-label', SNAPSHOT_TEXT.list);
+  take.hidden = ask.hidden = !isHost;
+  /** @type {string[]} object URLs to release when the call ends */
+  const urls = [];
+
+  const closeMenu = () => {
+    view.remote.menu.hidden = true;
+    view.remote.menuButton.setAttribute('aria-expanded', 'false');
+  };
+  const remotePeer = () => [...call.peers.values()][0] ?? null;
+
+  take.addEventListener('click', async () => {
+    closeMenu();
+    const peer = remotePeer();
+    if (!peer) return;
+    view.showNotice(SNAPSHOT_TEXT.taking);
+    try {
+      view.showNotice(SNAPSHOT_TEXT.saved(await call.snapshots.captureRemote(peer.peerId)));
+    } catch (err) {
+      view.showNotice(describeError(err));
+    }
+  });
+  ask.addEventListener('click', async () => {
+    closeMenu();
+    const peer = remotePeer();
+    if (!peer) return;
+    view.showNotice(SNAPSHOT_TEXT.asking(peer.name));
+    try {
+      view.showNotice(SNAPSHOT_TEXT.saved(await call.snapshots.requestFromPeer(peer.peerId)));
+    } catch (err) {
+      const error = /** @type {any} */ (err);
+      view.showNotice(error?.code === 'snapshot_failed' ? SNAPSHOT_TEXT.failed('') : describeError(err));
+    }
+  });
+
+  call.on(CallEvent.SnapshotRequested, ({ request }) => view.showNotice(SNAPSHOT_TEXT.requested(request.by.name)));
+  call.on(CallEvent.SnapshotTaken, ({ snapshot }) => {
+    if (isHost) {
+      void addThumbnail(snapshot);
+    } else if (snapshot.subject === call.self.peerId && snapshot.takenBy !== call.self.identity) {
+      // Of us, by someone else: from the video they receive, or from our camera at their request.
+      const taker = [...call.peers.values()].find((peer) => peer.identity === snapshot.takenBy);
+      view.showNotice(SNAPSHOT_TEXT.tookPhoto(taker?.name ?? ''));
+    }
+  });
+  call.on(CallEvent.Ended, () => {
+    for (const url of urls.splice(0)) URL.revokeObjectURL(url);
+  });
+
+  /** @param {Snapshot} snapshot */
+  async function addThumbnail(snapshot) {
+    let blob;
+    try {
+      blob = await call.snapshots.fetchImage(snapshot.snapshotId);
+    } catch (err) {
+      view.showNotice(describeError(err));
+      return;
+    }
+    const url = URL.createObjectURL(blob);
+    urls.push(url);
+    const link = doc.createElement('a');
+    link.href = url;
+    link.target = '_blank';
+    link.rel = 'noopener';
+    link.dataset.testid = 'snapshot-thumb';
+    link.dataset.snapshotId = snapshot.snapshotId;
+    link.title = `${snapshot.width}×${snapshot.height} · ${snapshot.method} · sha256 ${snapshot.sha256.slice(0, 12)}…`;
+    const img = doc.createElement('img');
+    img.src = url;
+    img.alt = `Photo ${list.children.length + 1} (${snapshot.width}×${snapshot.height})`;
+    link.append(img);
+    list.append(link);
+    list.hidden = false;
+  }
+}
