@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     max_participants_cap: int = Field(2, ge=2, le=16)
     shutdown_grace_s: float = Field(5.0, ge=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")
 
     @field_validator("tls")
     @classmethod

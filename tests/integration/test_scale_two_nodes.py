@@ -3,6 +3,7 @@ nodes call each other through the Redis backplane."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,3 +54,21 @@ async def test_scale_call_across_two_nodes(nodes: tuple[ServerProcess, ServerPro
     with one.api() as api:
         [call] = api.get(f"/api/rooms/{room}/calls").json()["calls"]
     assert call["end_reason"] == "completed" and len(call["participants"]) == 2
+
+
+async def test_scale_json_logs_carry_ids(tmp_path: Path) -> None:
+    """`log_format=json`: every line the node writes is one JSON object; call events carry their ids."""
+    server = start_server(tmp_path, extra_env={"PEERCALL_LOG_FORMAT": "json"})
+    try:
+        room = server.create_room()
+        alice = await Peer.join(server.base_url, server.token(room, "alice")["token"], video=False, audio=False)
+        await alice.leave()
+    finally:
+        stop_server(server)
+    lines = [line for line in server.log_path.read_text().splitlines() if line.startswith("{")]
+    records = [json.loads(line) for line in lines]
+    assert records and all({"ts", "level", "logger", "msg", "node"} <= set(r) for r in records)
+    assert any(r.get("room_id") == room for r in records), lines[-20:]
+    # Nothing else was written in another format (uvicorn's own lines too go through the formatter).
+    other = [line for line in server.log_path.read_text().splitlines() if line.strip() and not line.startswith("{")]
+    assert not [line for line in other if "INFO" in line or "WARNING" in line], other[:10]

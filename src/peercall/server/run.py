@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 import secrets
+import socket
 
 import uvicorn
 
 from peercall.api.app import create_app
 from peercall.config import Settings
+from peercall.observability.logs import configure_logging
 from peercall.server.tls import ensure_self_signed, local_addresses
 
 log = logging.getLogger("peercall")
 
 
 def serve(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format, node=f"{socket.gethostname()}:{settings.port}")
     if not settings.all_api_keys():
         generated = secrets.token_urlsafe(24)
         settings = settings.model_copy(update={"api_key": generated})
@@ -47,6 +49,7 @@ def serve(settings: Settings) -> None:
         ws_ping_timeout=10.0,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) or None,
         log_level=settings.log_level,
+        log_config=None,  # uvicorn's loggers go through ours (text or JSON)
         proxy_headers=False,
         server_header=False,
     )
