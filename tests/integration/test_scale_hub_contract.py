@@ -182,3 +182,28 @@ async def test_scale_redis_hub_member_of_a_dead_node_resumes_elsewhere(redis_ser
         assert [f["n"] for f in again.frames[1:]] == [0, 1, 2, 3, 4]
     finally:
         await two.close()
+
+
+async def test_scale_redis_hub_sweep_finds_members_of_dead_nodes(redis_server: RedisServer) -> None:
+    """A node that stops heart-beating (killed) leaves its members attached to nothing: any
+    other node's sweep marks them suspended ("orphaned"), then "expired" after the grace."""
+    one = await RedisHub.connect(redis_server.url, prefix="sweep", heartbeat_s=0.2)
+    two = await RedisHub.connect(redis_server.url, prefix="sweep", heartbeat_s=0.2)
+    try:
+        await join(two, "r7", member("a"), Inbox())
+        b_epoch = await join(one, "r7", member("b"), Inbox())
+        assert await two.sweep("r7", grace_s=0.5) == []  # everyone's node is alive
+        for task in one._tasks:  # the node freezes: no more heartbeats (its alive key expires)
+            task.cancel()
+        await asyncio.sleep(0.8)
+        assert await two.sweep("r7", grace_s=0.5) == [("b", "orphaned", b_epoch)]
+        assert await two.is_suspended("r7", "b") and not await two.is_suspended("r7", "a")
+        assert await two.sweep("r7", grace_s=0.5) == []  # reported once; the grace runs
+        await asyncio.sleep(0.6)
+        assert await two.sweep("r7", grace_s=0.5) == [("b", "expired", b_epoch)]
+        # A resume within the grace would have cleared it: resume now, and nothing is stale.
+        await two.resume("r7", "b", "s-b", Inbox(), last_seq=0, evict_frame=EVICT, preamble=lambda m, o, g: {})
+        assert await two.sweep("r7", grace_s=0.5) == []
+    finally:
+        await one.close()
+        await two.close()

@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -78,7 +79,14 @@ def _ordered(raws: list[str]) -> list[Member]:
 class RedisHub:
     """The :class:`~peercall.hub.base.Hub` for several nodes; open with :meth:`connect`."""
 
-    def __init__(self, client: aioredis.Redis, *, node_id: str | None = None, prefix: str = "pc") -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        node_id: str | None = None,
+        prefix: str = "pc",
+        heartbeat_s: float = HEARTBEAT_S,
+    ) -> None:
         self._redis = client
         self.node_id = node_id or secrets.token_hex(6)
         self._prefix = prefix
@@ -88,15 +96,21 @@ class RedisHub:
         self._scripts = {name: client.register_script(getattr(lua, name)) for name in lua.__all__}
         self._pubsub = client.pubsub(ignore_subscribe_messages=True)
         self._tasks: list[asyncio.Task[None]] = []
+        self._heartbeat_s = heartbeat_s
+        self._alive_prefix = f"{prefix}:alive:"
 
     @classmethod
-    async def connect(cls, url: str, *, node_id: str | None = None, prefix: str = "pc") -> RedisHub:
-        hub = cls(aioredis.from_url(url, decode_responses=True), node_id=node_id, prefix=prefix)
+    async def connect(
+        cls, url: str, *, node_id: str | None = None, prefix: str = "pc", heartbeat_s: float = HEARTBEAT_S
+    ) -> RedisHub:
+        client = aioredis.from_url(url, decode_responses=True)
+        hub = cls(client, node_id=node_id, prefix=prefix, heartbeat_s=heartbeat_s)
         await hub.start()
         return hub
 
     async def start(self) -> None:
         await self._redis.ping()  # fail at start-up, not at the first call
+        await self._beat()
         await self._pubsub.subscribe(self._channel_prefix + self.node_id)
         self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._heartbeat())]
         log.info("redis hub started", extra={"node_id": self.node_id})
@@ -110,7 +124,7 @@ class RedisHub:
         with contextlib.suppress(Exception):
             await self._pubsub.aclose()
         with contextlib.suppress(Exception):
-            await self._redis.delete(f"{self._prefix}:alive:{self.node_id}")
+            await self._redis.delete(self._alive_prefix + self.node_id)
         await self._redis.aclose()
 
     # ---- keys -----------------------------------------------------------
@@ -175,13 +189,23 @@ class RedisHub:
         if local is not None and (epoch is None or local.epoch == epoch):
             del self._local[(room_id, peer_id)]
 
+    async def _beat(self) -> None:
+        ttl_ms = max(1, int(self._heartbeat_s * 3 * 1000))
+        await self._redis.set(self._alive_prefix + self.node_id, "1", px=ttl_ms)
+
     async def _heartbeat(self) -> None:
-        """Say this node is alive (a sweeper elsewhere can tell whose sockets died with a node)."""
-        key = f"{self._prefix}:alive:{self.node_id}"
+        """Say this node is alive: when it stops (killed), :meth:`sweep` on any node finds its members."""
         while True:
+            await asyncio.sleep(self._heartbeat_s)
             with contextlib.suppress(Exception):
-                await self._redis.set(key, "1", ex=int(HEARTBEAT_S * 3))
-            await asyncio.sleep(HEARTBEAT_S)
+                await self._beat()
+
+    async def sweep(self, room_id: str, grace_s: float) -> list[tuple[str, str, int]]:
+        """Members of the room whose node died (now suspended: ``orphaned``) and suspensions
+        older than ``grace_s`` (``expired``): ``(peer_id, state, epoch)``. Any node may call it."""
+        now_ms = int(time.time() * 1000)
+        flat = await self._run("SWEEP", [self._base(room_id)], [now_ms, int(grace_s * 1000), self._alive_prefix])
+        return [(flat[i], flat[i + 1], int(flat[i + 2])) for i in range(0, len(flat), 3)]
 
     # ---- the Hub protocol -----------------------------------------------
     async def join(
@@ -224,7 +248,8 @@ class RedisHub:
         return _member(raw)
 
     async def suspend(self, room_id: str, peer_id: str, epoch: int) -> bool:
-        done = bool(await self._run("SUSPEND", [self._base(room_id)], [peer_id, epoch]))
+        now_ms = int(time.time() * 1000)
+        done = bool(await self._run("SUSPEND", [self._base(room_id)], [peer_id, epoch, now_ms]))
         if done:
             self._detach(room_id, peer_id, epoch)
         return done

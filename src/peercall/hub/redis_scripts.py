@@ -38,7 +38,7 @@ local function push(base, room, pid, frame, prefix, maxring)
 end
 
 local function remove(base, pid)
-  for _, field in ipairs({':members', ':epoch', ':node', ':seq', ':secret'}) do
+  for _, field in ipairs({':members', ':epoch', ':node', ':seq', ':secret', ':since'}) do
     redis.call('HDEL', base .. field, pid)
   end
   redis.call('DEL', base .. ':ring:' .. pid)
@@ -108,14 +108,43 @@ return member
 """
 )
 
-# KEYS: base. ARGV: peer, epoch
+# KEYS: base. ARGV: peer, epoch, now (ms)
 SUSPEND = r"""
 local base = KEYS[1]
 if redis.call('HGET', base .. ':epoch', ARGV[1]) ~= ARGV[2] then return 0 end
 local node = redis.call('HGET', base .. ':node', ARGV[1])
 if not node or node == '' then return 0 end
 redis.call('HSET', base .. ':node', ARGV[1], '')
+redis.call('HSET', base .. ':since', ARGV[1], ARGV[3])
 return 1
+"""
+
+# Members whose socket died with its node, and suspensions past the grace period.
+# (Reads the nodes' alive keys, outside the room's hash slot: fine on one Redis or a
+# replicated pair; a Redis Cluster deployment would keep liveness in the room's slot.)
+# KEYS: base. ARGV: now (ms), grace (ms), alive-key prefix
+# Returns a flat list: peer, "orphaned" | "expired", epoch, ...
+SWEEP = r"""
+local base = KEYS[1]
+local now, grace = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out = {}
+for _, pid in ipairs(redis.call('HKEYS', base .. ':members')) do
+  local node = redis.call('HGET', base .. ':node', pid)
+  local epoch = redis.call('HGET', base .. ':epoch', pid)
+  if node and node ~= '' then
+    if redis.call('EXISTS', ARGV[3] .. node) == 0 then
+      redis.call('HSET', base .. ':node', pid, '')
+      redis.call('HSET', base .. ':since', pid, ARGV[1])
+      table.insert(out, pid); table.insert(out, 'orphaned'); table.insert(out, epoch)
+    end
+  else
+    local since = tonumber(redis.call('HGET', base .. ':since', pid) or ARGV[1])
+    if now - since >= grace then
+      table.insert(out, pid); table.insert(out, 'expired'); table.insert(out, epoch)
+    end
+  end
+end
+return out
 """
 
 # KEYS: base, epochs counter. ARGV: room, peer, secret, last_seq, node, evict frame, channel prefix
@@ -141,6 +170,7 @@ if last < seq and (first == nil or first > last + 1) then gap = 1 end
 local epoch = redis.call('INCR', KEYS[2])
 redis.call('HSET', base .. ':epoch', ARGV[2], epoch)
 redis.call('HSET', base .. ':node', ARGV[2], ARGV[5])
+redis.call('HDEL', base .. ':since', ARGV[2])
 return {'ok', member, epoch, gap, others(base, ARGV[2]), replay}
 """
 )
@@ -194,4 +224,4 @@ return gone
 """
 )
 
-__all__ = ["BROADCAST", "CLOSE_ROOM", "JOIN", "LEAVE", "RESUME", "SEND", "SET_MEDIA", "SUSPEND"]
+__all__ = ["BROADCAST", "CLOSE_ROOM", "JOIN", "LEAVE", "RESUME", "SEND", "SET_MEDIA", "SUSPEND", "SWEEP"]
