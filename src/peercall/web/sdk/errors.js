@@ -36,6 +36,8 @@ export const ErrorCode = Object.freeze({
   QueueFull: 'queue_full',
   PeerNotFound: 'peer_not_found',
   MessageTooLarge: 'message_too_large',
+  InvalidMessage: 'invalid_message',
+  TransferFailed: 'transfer_failed',
   // Server (signaling protocol v1 `error` frames)
   BadJson: 'bad_json',
   BadMessage: 'bad_message',

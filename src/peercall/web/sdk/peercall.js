@@ -27,6 +27,9 @@ export { getLocalMedia } from './media.js';
 export { listDevices } from './devices.js';
 export { ModerationAction } from './moderation.js';
 export { PeercallError, ErrorCode } from './errors.js';
+export { ChatEvent, MAX_CHAT_TEXT } from './chat.js';
+export { DATA_CHANNELS } from './data-channels.js';
+export { MAX_APP_MESSAGE_BYTES } from './app-messages.js';
 
 /** SDK version. */
 export const VERSION = '0.1.0';
