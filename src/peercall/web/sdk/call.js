@@ -116,6 +116,8 @@ export class Call extends Emitter {
     });
     /** In-call text chat: see {@link import('./chat.js').Chat}. */
     this.chat = this.#collab.chat;
+    /** File sharing: see {@link import('./file-transfer.js').FileTransfers}. */
+    this.files = this.#collab.files;
     for (const peer of (init.session.joined.peers ?? []).map(toPeer)) this.#addPeer(peer, false);
     this.#stopNetwork = watchNetwork({
       online: () => this.#networkBack('offline'), // back online: the cause was being offline

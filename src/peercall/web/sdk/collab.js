@@ -12,6 +12,7 @@
 import { AppMessages } from './app-messages.js';
 import { Chat } from './chat.js';
 import { DataHub } from './data-channels.js';
+import { FileTransfers } from './file-transfer.js';
 
 /**
  * Room settings that shape collaboration, from the server's `joined` frame (`collab`).
@@ -56,6 +57,7 @@ export class Collab {
       },
     });
     this.app = new AppMessages(this.hub, error);
+    this.files = new FileTransfers(this.hub, () => settings().maxFileBytes);
   }
 
   /**

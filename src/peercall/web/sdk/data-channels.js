@@ -87,7 +87,10 @@ export class DataHub {
    */
   attach(identity, peerId, channels) {
     const member = this.#members.get(identity);
-    if (member?.channels) this.#unwire(member.channels);
+    if (member?.channels) {
+      this.#unwire(member.channels);
+      for (const service of this.#services.values()) service.close?.(identity); // the old connection is gone
+    }
     this.#members.set(identity, { peerId, channels });
     for (const [kind, channel] of Object.entries(channels)) this.#wire(identity, /** @type {ChannelKind} */ (kind), channel);
   }

@@ -29,6 +29,7 @@ export { ModerationAction } from './moderation.js';
 export { PeercallError, ErrorCode } from './errors.js';
 export { ChatEvent, MAX_CHAT_TEXT } from './chat.js';
 export { DATA_CHANNELS } from './data-channels.js';
+export { FileEvent } from './file-transfer.js';
 export { MAX_APP_MESSAGE_BYTES } from './app-messages.js';
 
 /** SDK version. */
@@ -56,4 +57,7 @@ export { DEFAULT_MEDIA_RECOVERY } from './media-recovery.js';
  * @typedef {import('./devices.js').MediaDeviceEntry} MediaDeviceEntry
  * @typedef {import('./moderation.js').ModerationActionName} ModerationActionName
  * @typedef {import('./moderation.js').Moderator} Moderator
+ * @typedef {import('./chat.js').ChatMessage} ChatMessage
+ * @typedef {import('./file-transfer.js').TransferInfo} TransferInfo
+ * @typedef {import('./app-messages.js').AppMessage} AppMessage
  */

@@ -5,6 +5,7 @@
 
 import { setupChatPanel } from './chat-panel.js';
 import { el } from './dom.js';
+import { setupFilesPanel } from './files-panel.js';
 
 /**
  * @param {import('/sdk/peercall.js').Call} call
@@ -20,4 +21,5 @@ export function setupCollab(call, doc) {
     return identity;
   };
   setupChatPanel(call, controls, host, nameOf);
+  setupFilesPanel(call, controls, host, screen);
 }
