@@ -42,12 +42,16 @@ RAW_JS = """
     window.__raw = { pc, dc, opened: new Promise((r) => { dc.onopen = r; }) };
     return pc;
   };
-  window.__rawOffer = async () => { const pc = make(); await pc.setLocalDescription(); await gathered(pc); return pc.localDescription.sdp; };
+  window.__rawOffer = async () => {
+    const pc = make(); await pc.setLocalDescription(); await gathered(pc); return pc.localDescription.sdp;
+  };
   window.__rawAnswer = async (sdp) => {
     const pc = make(); await pc.setRemoteDescription({ type: 'offer', sdp });
     await pc.setLocalDescription(); await gathered(pc); return pc.localDescription.sdp;
   };
-  window.__rawAccept = async (sdp) => { await window.__raw.pc.setRemoteDescription({ type: 'answer', sdp }); await window.__raw.opened; };
+  window.__rawAccept = async (sdp) => {
+    await window.__raw.pc.setRemoteDescription({ type: 'answer', sdp }); await window.__raw.opened;
+  };
   window.__rawReceive = (total) => new Promise((resolve) => {
     let got = 0;
     window.__raw.dc.onmessage = ({ data }) => { got += data.byteLength; if (got >= total) resolve(Date.now()); };
@@ -59,7 +63,10 @@ RAW_JS = """
     const buffer = new Uint8Array(chunk); crypto.getRandomValues(buffer.subarray(0, 65536));
     const start = Date.now();
     for (let sent = 0; sent < total;) {
-      if (dc.bufferedAmount > high) { await new Promise((r) => dc.addEventListener('bufferedamountlow', r, { once: true })); continue; }
+      if (dc.bufferedAmount > high) {
+        await new Promise((r) => dc.addEventListener('bufferedamountlow', r, { once: true }));
+        continue;
+      }
       const n = Math.min(chunk, total - sent);
       dc.send(n === chunk ? buffer : buffer.slice(0, n));
       sent += n;
@@ -82,7 +89,7 @@ SDK_JS = """
   window.__sdkReceive = () => new Promise((resolve, reject) => {
     const files = window.peercallCall.files;
     const offs = [files.on('offer', (e) => e.accept()),
-      files.on('complete', (e) => { offs.forEach((off) => off()); resolve({ t: Date.now(), sha: e.transfer.sha256 }); }),
+      files.on('complete', (e) => { offs.forEach((off) => off()); resolve({ t: Date.now() }); }),
       files.on('failed', (e) => { offs.forEach((off) => off()); reject(new Error(e.error.message)); })];
   });
   window.__sdkSend = () => { const start = Date.now(); window.peercallCall.files.send(window.__file); return start; };
