@@ -25,6 +25,9 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPee
 from aiortc.mediastreams import MediaStreamTrack
 from pyee.asyncio import AsyncIOEventEmitter
 
+from .chat import Chat
+from .data_channels import DataHub, open_data_channels
+from .files import FileTransfers
 from .media import ReceiveStats, TrackRelay, count_frames, media_sources
 from .reconnect import (
     NO_RECONNECT,
@@ -73,6 +76,11 @@ class Peer(AsyncIOEventEmitter):
         self.end_reason: EndReason | None = None
         self.error_code: str | None = None
         """Code of the fatal ``error`` that ended the session, e.g. ``session_replaced``, ``session_expired``."""
+        self.data = DataHub()
+        self.chat = Chat(self.data, lambda: self.identity)
+        """In-call chat with the browsers (same protocol as the SDK's ``call.chat``)."""
+        self.files = FileTransfers(self.data, lambda: self._max_file_bytes)
+        """File sharing (same protocol as ``call.files``); set ``files.directory`` to accept files."""
         self._adopt(signaling.joined)
         policy = reconnect or (BackoffPolicy() if dialer else NO_RECONNECT)
         self._link = ResilientSignaling(signaling, dialer, policy)
@@ -98,6 +106,9 @@ class Peer(AsyncIOEventEmitter):
         self._ice_servers = _ice_servers(session.get("ice_servers") or [])
         relay_only = session.get("ice_transport_policy") == "relay"  # a relay-only room: TURN candidates only
         self._ice_policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
+        collab = session.get("collab") or {}
+        max_file = collab.get("max_file_bytes") if isinstance(collab, dict) else None
+        self._max_file_bytes = max_file if isinstance(max_file, int) and max_file > 0 else 2 * 1024**3
 
     @classmethod
     async def join(
@@ -242,6 +253,7 @@ class Peer(AsyncIOEventEmitter):
         # Always an explicit list: with None, aiortc falls back to Google's public STUN server.
         config = RTCConfiguration(iceServers=list(self._ice_servers), iceTransportPolicy=self._ice_policy)
         pc = RTCPeerConnection(config)
+        self.data.attach(remote.info.identity, open_data_channels(pc))  # before any offer or answer
 
         @pc.on("connectionstatechange")
         def _on_state() -> None:
