@@ -118,6 +118,8 @@ export class Call extends Emitter {
     this.chat = this.#collab.chat;
     /** File sharing: see {@link import('./file-transfer.js').FileTransfers}. */
     this.files = this.#collab.files;
+    /** The shared whiteboard: see {@link import('./whiteboard.js').Whiteboard}. */
+    this.whiteboard = this.#collab.whiteboard;
     for (const peer of (init.session.joined.peers ?? []).map(toPeer)) this.#addPeer(peer, false);
     this.#stopNetwork = watchNetwork({
       online: () => this.#networkBack('offline'), // back online: the cause was being offline

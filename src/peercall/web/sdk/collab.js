@@ -13,6 +13,7 @@ import { AppMessages } from './app-messages.js';
 import { Chat } from './chat.js';
 import { DataHub } from './data-channels.js';
 import { FileTransfers } from './file-transfer.js';
+import { Whiteboard } from './whiteboard.js';
 
 /**
  * Room settings that shape collaboration, from the server's `joined` frame (`collab`).
@@ -58,6 +59,7 @@ export class Collab {
     });
     this.app = new AppMessages(this.hub, error);
     this.files = new FileTransfers(this.hub, () => settings().maxFileBytes);
+    this.whiteboard = new Whiteboard(this.hub, () => self().identity);
   }
 
   /**

@@ -30,6 +30,7 @@ export { PeercallError, ErrorCode } from './errors.js';
 export { ChatEvent, MAX_CHAT_TEXT } from './chat.js';
 export { DATA_CHANNELS } from './data-channels.js';
 export { FileEvent } from './file-transfer.js';
+export { WhiteboardEvent, BOARD_SIZE } from './whiteboard.js';
 export { MAX_APP_MESSAGE_BYTES } from './app-messages.js';
 
 /** SDK version. */

@@ -31,6 +31,7 @@ const encoder = new TextEncoder();
  * @property {number} [maxQueue=500] pending messages per member
  * @property {(identity: string, envelope: Envelope) => void} onMessage a new message (never a duplicate)
  * @property {(identity: string, body: Record<string, unknown>) => void} [onEphemeral]
+ * @property {(identity: string) => void} [onOpen] the member's channel (re)opened, after the outbox was resent
  * @property {(identity: string, id: string) => void} [onAck] the member has the message
  * @property {(identity: string, id: string) => void} [onSent] handed to an open channel
  * @property {(error: PeercallError) => void} onError bad input from a member (non-fatal)
@@ -55,7 +56,10 @@ export class ReliableMessenger {
   constructor(options) {
     this.#opts = { maxQueue: 500, ...options };
     options.hub.register(options.kind, {
-      open: (identity) => this.#flush(identity),
+      open: (identity) => {
+        this.#flush(identity);
+        this.#opts.onOpen?.(identity);
+      },
       message: (identity, data) => this.#receive(identity, data),
     });
   }

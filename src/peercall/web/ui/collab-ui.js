@@ -6,6 +6,7 @@
 import { setupChatPanel } from './chat-panel.js';
 import { el } from './dom.js';
 import { setupFilesPanel } from './files-panel.js';
+import { setupWhiteboard } from './whiteboard-panel.js';
 
 /**
  * @param {import('/sdk/peercall.js').Call} call
@@ -22,4 +23,5 @@ export function setupCollab(call, doc) {
   };
   setupChatPanel(call, controls, host, nameOf);
   setupFilesPanel(call, controls, host, screen);
+  setupWhiteboard(call, controls, /** @type {HTMLElement} */ (screen.querySelector('.pc-stage')));
 }
