@@ -40,7 +40,7 @@ async def type_and_send(page: Page, text: str) -> None:
 
 
 async def test_collab_chat_both_ways_with_receipts_unread_badge_and_app_messages(server: ServerProcess):
-    room = server.create_room()
+    room = server.create_room(settings={"chat_archive": True})
     alice = server.token(room, "alice", "host", name="Alice")
     bob = server.token(room, "bob", name="Bob")
     async with chromium() as browser:
@@ -82,6 +82,13 @@ async def test_collab_chat_both_ways_with_receipts_unread_badge_and_app_messages
         await asyncio.sleep(0.5)
         assert await page_b.evaluate("() => window.__collab.app") == [
             {"payload": {"q": 3, "choice": ["b"], "ok": True}, "identity": "alice"}
+        ]
+        # The room keeps a transcript: each side's copy reached the server, once.
+        with server.api() as api:
+            transcript = api.get(f"/api/rooms/{room}/chat").json()
+        assert [(m["id"], m["identity"], m["text"]) for m in transcript["messages"]] == [
+            (msgs_a[0]["id"], "alice", "Hello Bob"),
+            (msgs_a[1]["id"], "bob", "<b>hi</b> Alice"),
         ]
         assert await page_a.evaluate("() => window.__collab.errors") == []
         assert await page_b.evaluate("() => window.__collab.errors") == []

@@ -47,9 +47,12 @@ class ChatMessage:
 class Chat:
     """``peer.chat``: send, receive, delivery receipts; same wire format as the browser."""
 
-    def __init__(self, hub: DataHub, self_identity: Callable[[], str]) -> None:
+    def __init__(
+        self, hub: DataHub, self_identity: Callable[[], str], archive: Callable[[ChatMessage], None] | None = None
+    ) -> None:
         self._hub = hub
         self._self_identity = self_identity
+        self._archive = archive
         self.messages: list[ChatMessage] = []
         self.errors: list[str] = []
         """Why inbound frames were rejected (bad JSON, too large, …); the call goes on."""
@@ -77,6 +80,8 @@ class Chat:
                 message.status = "sent"
         self._mine[message.id] = message
         self._record(message)
+        if self._archive is not None:
+            self._archive(message)
         return message
 
     async def wait_for(self, predicate: Callable[[list[ChatMessage]], bool], timeout: float = 10.0) -> None:

@@ -25,7 +25,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPee
 from aiortc.mediastreams import MediaStreamTrack
 from pyee.asyncio import AsyncIOEventEmitter
 
-from .chat import Chat
+from .chat import Chat, ChatMessage
 from .data_channels import DataHub, open_data_channels
 from .files import FileTransfers
 from .media import ReceiveStats, TrackRelay, count_frames, media_sources
@@ -77,7 +77,7 @@ class Peer(AsyncIOEventEmitter):
         self.error_code: str | None = None
         """Code of the fatal ``error`` that ended the session, e.g. ``session_replaced``, ``session_expired``."""
         self.data = DataHub()
-        self.chat = Chat(self.data, lambda: self.identity)
+        self.chat = Chat(self.data, lambda: self.identity, self._archive_chat)
         """In-call chat with the browsers (same protocol as the SDK's ``call.chat``)."""
         self.files = FileTransfers(self.data, lambda: self._max_file_bytes)
         """File sharing (same protocol as ``call.files``); set ``files.directory`` to accept files."""
@@ -109,6 +109,7 @@ class Peer(AsyncIOEventEmitter):
         collab = session.get("collab") or {}
         max_file = collab.get("max_file_bytes") if isinstance(collab, dict) else None
         self._max_file_bytes = max_file if isinstance(max_file, int) and max_file > 0 else 2 * 1024**3
+        self._chat_archive = isinstance(collab, dict) and collab.get("chat_archive") is True
 
     @classmethod
     async def join(
@@ -248,6 +249,18 @@ class Peer(AsyncIOEventEmitter):
             logger.debug("peer %s: not sending an obsolete %s", remote.info.peer_id, frame["type"])
             return
         await self._link.send({**frame, key: remote.info.peer_id})
+
+    def _archive_chat(self, message: ChatMessage) -> None:
+        """The room keeps a transcript: send the server its copy (best effort, like the SDK)."""
+        if self._chat_archive:
+            frame = {"type": "chat-archive", "id": message.id, "ts": message.ts, "text": message.text}
+            self._roster.spawn(self._send_quietly(frame))
+
+    async def _send_quietly(self, frame: Frame) -> None:
+        try:
+            await self._link.send(frame, wait=5.0)
+        except SignalingError as exc:
+            logger.warning("peer %s: %s not sent: %s", self.peer_id, frame["type"], exc)
 
     def _create_pc(self, remote: RemotePeer) -> RTCPeerConnection:
         # Always an explicit list: with None, aiortc falls back to Google's public STUN server.

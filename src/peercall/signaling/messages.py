@@ -108,12 +108,23 @@ class Moderate(_Frame):
     action: ModerationAction
 
 
+class ChatArchive(_Frame):
+    """The compliance copy of a chat message we sent peer to peer (rooms with ``chat_archive``)."""
+
+    type: Literal["chat-archive"]
+    id: PeerId
+    ts: Annotated[int, Field(ge=0, le=2**53)]
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
 class Ping(_Frame):
     type: Literal["ping"]
     ts: float | None = None
 
 
-AnyClientFrame = Join | Resume | Offer | Answer | IceCandidate | Leave | Ping | RecoveryReport | MediaState | Moderate
+AnyClientFrame = (
+    Join | Resume | Offer | Answer | IceCandidate | Leave | Ping | RecoveryReport | MediaState | Moderate | ChatArchive
+)
 ClientFrame = Annotated[AnyClientFrame, Field(discriminator="type")]
 RelayFrame = Offer | Answer | IceCandidate
 CLIENT_TYPES = frozenset(
@@ -128,6 +139,7 @@ CLIENT_TYPES = frozenset(
         "recovery-report",
         "media-state",
         "moderate",
+        "chat-archive",
     }
 )
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)

@@ -464,6 +464,7 @@ export class Call extends Emitter {
     else this.#rejoined(result.session);
     old.close(1000, 'replaced by a new connection');
     this.emit(CallEvent.Reconnected, { self: this.#self, resumed: result.resumed });
+    this.#collab.reconnected();
     for (const entry of this.#links.values()) if (entry.recovery.active) entry.recovery.nudge('manual');
   }
 

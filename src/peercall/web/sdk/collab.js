@@ -46,15 +46,28 @@ export function collabSettings(joined) {
  * @property {(error: import('./errors.js').PeercallError) => void} error report a non-fatal error
  */
 
+/** Archive copies sent again after a reconnect (the server stores each message id once). */
+const ARCHIVE_RESEND = 50;
+const ARCHIVE_RESEND_MS = 120_000;
+
 export class Collab {
+  /** @type {{type: string, id: string, ts: number, text: string}[]} recent archive copies */
+  #recentArchive = [];
+  #signal;
+
   /** @param {CollabOptions} options */
   constructor({ self, settings, signal, error }) {
+    this.#signal = signal;
     this.hub = new DataHub();
     this.chat = new Chat({
       hub: this.hub,
       selfIdentity: () => self().identity,
       archive: (message) => {
-        if (settings().chatArchive) signal({ type: 'chat-archive', id: message.id, ts: message.ts, text: message.text });
+        if (!settings().chatArchive) return;
+        const frame = { type: 'chat-archive', id: message.id, ts: message.ts, text: message.text };
+        this.#recentArchive.push(frame);
+        if (this.#recentArchive.length > ARCHIVE_RESEND) this.#recentArchive.shift();
+        signal(frame);
       },
     });
     this.app = new AppMessages(this.hub, error);
@@ -79,6 +92,15 @@ export class Collab {
   /** @param {{identity: string} | undefined} peer */
   detach(peer) {
     if (peer) this.hub.detach(peer.identity);
+  }
+
+  /**
+   * Signaling is back on a new socket: archive copies sent just before may have died
+   * with the old one, so the recent ones go again (duplicates are ignored by the server).
+   */
+  reconnected() {
+    const since = Date.now() - ARCHIVE_RESEND_MS;
+    for (const frame of this.#recentArchive) if (frame.ts >= since) this.#signal(frame);
   }
 
   close() {
