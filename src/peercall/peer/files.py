@@ -64,6 +64,8 @@ class Transfer:
     """Bytes sent / received so far."""
     sha256: str | None = None
     error: str | None = None
+    resumed_from: list[int] = field(default_factory=list)
+    """Receiver: the chunk it asked to continue from after each reconnect."""
     path: Path | None = None
     """Sender: the file sent. Receiver: where the verified file is, once complete."""
     done: asyncio.Future[Transfer] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -124,6 +126,7 @@ class FileTransfers:
                 self._send_offer(t)
             elif t.direction == "in" and t.state in ("transferring", "paused"):
                 t.state = "transferring"
+                t.resumed_from.append(t.next)
                 self._control(t, {"t": "accept", "id": t.id, "from": t.next})
 
     def on_close(self, identity: str) -> None:
