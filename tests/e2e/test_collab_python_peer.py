@@ -118,7 +118,8 @@ async def test_collab_file_transfers_resume_across_a_replaced_connection(server:
             expected = await page.evaluate(
                 """async () => {
                   const parts = []; for (let i = 0; i < 6_000_000; i += 65536) {
-                    const p = new Uint8Array(Math.min(65536, 6_000_000 - i)); crypto.getRandomValues(p); parts.push(p); }
+                    const p = new Uint8Array(Math.min(65536, 6_000_000 - i));
+                    crypto.getRandomValues(p); parts.push(p); }
                   const file = new File(parts, 'big.bin');
                   window.__transfer = window.peercallCall.files.send(file);
                   return window.__sha(file);
