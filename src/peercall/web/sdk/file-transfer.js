@@ -18,8 +18,8 @@
 
 import { Emitter } from './emitter.js';
 import { ErrorCode, PeercallError } from './errors.js';
-import { Assembly, newHasher } from './file-assembly.js';
-import { FileWireError, HEADER_BYTES, MAX_NAME, decodeChunk, encodeChunk, parseControl, toHex } from './file-wire.js';
+import { Assembly, createHasher } from './file-assembly.js';
+import { FileWireError, HEADER_BYTES, MAX_NAME, decodeChunk, encodeChunk, parseControl } from './file-wire.js';
 import { newId } from './reliable.js';
 
 /** Pause sending above this many buffered bytes… */
@@ -70,7 +70,7 @@ export const FileEvent = Object.freeze({
  * @property {number} n transfer number in binary frames
  * @property {number} chunk @property {number} chunks
  * @property {number} next next chunk to send / expected
- * @property {Blob} [file] @property {ReturnType<typeof newHasher>} [hasher] @property {number} [hashedUpto] @property {string} [digest] @property {number} [gen]
+ * @property {Blob} [file] @property {import('./file-assembly.js').Hasher} [hasher] @property {number} [hashedUpto] @property {string} [digest] @property {Promise<string>} [digestPromise] @property {number} [gen]
  * @property {Assembly} [assembly] @property {Blob} [blob]
  */
 
@@ -116,7 +116,7 @@ export class FileTransfers extends Emitter {
     /** @type {Transfer} */
     const t = {
       info: { id: newId(), direction: 'out', identity, name, size: file.size, mime: file.type.slice(0, 255), state: 'offered', bytes: 0, confirmed: 0, sha256: null, error: null, startedAt: null, finishedAt: null },
-      n: (Math.random() * 0xffffffff) >>> 0, chunk, chunks: Math.ceil(file.size / chunk), next: 0, file, hasher: newHasher(), hashedUpto: 0, gen: 0,
+      n: (Math.random() * 0xffffffff) >>> 0, chunk, chunks: Math.ceil(file.size / chunk), next: 0, file, hasher: createHasher(), hashedUpto: 0, gen: 0,
     };
     this.#transfers.set(t.info.id, t);
     this.#sendOffer(t);
@@ -253,7 +253,7 @@ export class FileTransfers extends Emitter {
         this.emit(FileEvent.Cancelled, { transfer: snapshot(t), by: 'peer' });
         return;
       case 'end':
-        if (!out) this.#onEnd(t, frame.sha256);
+        if (!out) void this.#onEnd(t, frame.sha256);
     }
   }
 
@@ -308,11 +308,19 @@ export class FileTransfers extends Emitter {
   }
 
   /** @param {Transfer} t @param {string} digest */
-  #onEnd(t, digest) {
-    if (t.info.state !== 'transferring' || !t.assembly) return;
+  async #onEnd(t, digest) {
+    const assembly = t.assembly;
+    if (t.info.state !== 'transferring' || !assembly) return;
     if (t.next !== t.chunks) return this.#fail(t, 'incomplete', `the sender ended after ${t.next} of ${t.chunks} chunks`, true);
     t.info.state = 'verifying';
-    const { blob, sha256 } = t.assembly.finish(t.info.mime);
+    let blob;
+    let sha256;
+    try {
+      ({ blob, sha256 } = await assembly.finish(t.info.mime));
+    } catch (err) {
+      return this.#fail(t, 'hash_failed', /** @type {Error} */ (err).message, true);
+    }
+    if (t.info.state !== 'verifying') return; // cancelled meanwhile
     if (sha256 !== digest) return this.#fail(t, 'hash_mismatch', `SHA-256 mismatch: received ${sha256}, sender says ${digest}`, true);
     t.blob = blob;
     t.info.sha256 = sha256;
@@ -337,20 +345,25 @@ export class FileTransfers extends Emitter {
         const last = Math.min(t.chunks, first + READ_CHUNKS);
         const bytes = new Uint8Array(await t.file.slice(first * t.chunk, Math.min(t.info.size, last * t.chunk)).arrayBuffer());
         if (!live()) return;
+        let hashFrom = -1; // chunks read for the first time are hashed (a resume re-sends some)
         for (let index = first; index < last; index += 1) {
           const payload = bytes.subarray((index - first) * t.chunk, (index - first + 1) * t.chunk);
           if (index === t.hashedUpto) {
-            t.hasher.update(payload);
+            if (hashFrom < 0) hashFrom = index;
             t.hashedUpto += 1;
           }
           channel.send(encodeChunk(t.n, index, payload));
           t.next = index + 1;
         }
+        // Every chunk was copied into its frame: the batch buffer goes to the hasher.
+        if (hashFrom >= 0) t.hasher.update(bytes.subarray((hashFrom - first) * t.chunk));
         t.info.bytes = Math.min(t.info.size, t.next * t.chunk);
         this.emit(FileEvent.Progress, { transfer: snapshot(t) });
       }
       if (!live()) return;
-      t.digest ??= toHex(t.hasher.digest());
+      t.digestPromise ??= t.hasher.digest();
+      t.digest = await t.digestPromise;
+      if (!live()) return;
       channel.send(JSON.stringify({ t: 'end', id: t.info.id, sha256: t.digest }));
       t.info.state = 'verifying';
       this.emit(FileEvent.Progress, { transfer: snapshot(t) });
@@ -381,6 +394,7 @@ export class FileTransfers extends Emitter {
     }
     t.assembly = undefined;
     t.file = undefined;
+    if (state !== 'complete' && !t.digestPromise) t.hasher?.close();
   }
 }
 
