@@ -72,7 +72,7 @@ async def raw(page: Page, label: str, data: str) -> None:
 
 
 async def test_collab_bad_input_errors_failed_transfers_and_call_goes_on(server: ServerProcess):
-    room = server.create_room()
+    room = server.create_room(settings={"max_file_bytes": 250_000})
     async with chromium() as browser:
         page_a = await open_page(browser, server.token(room, "alice", "host")["join_url"], hook=True)
         page_b = await open_page(browser, server.token(room, "bob")["join_url"], hook=False)
@@ -153,6 +153,18 @@ async def test_collab_bad_input_errors_failed_transfers_and_call_goes_on(server:
         garbage = [e for e in await page_b.evaluate("() => window.__log.files") if e["name"] == "failed"][2:]
         assert [e["id"] for e in garbage] == [None, None], garbage
         assert "malformed JSON" in garbage[0]["error"] and "chunk frame size" in garbage[1]["error"]
+
+        # Over the room's file size limit: refused at the sender, declined by the receiver.
+        code = await page_a.evaluate(
+            "() => { try { window.peercallCall.files.send(new File([new Uint8Array(250_001)], 'big.bin')); }"
+            " catch (e) { return e.code; } }"
+        )
+        assert code == "message_too_large"
+        await raw(page_a, "peercall-file", json.dumps({**offer, "id": "big1", "n": 9, "size": 250_001}))
+        await page_b.wait_for_function(
+            "() => window.peercallCall.files.get('big1')?.transfer.state === 'declined'", timeout=10_000
+        )
+        assert (await page_b.evaluate("() => window.peercallCall.files.get('big1').transfer.error")) == "too_large"
 
         # The call goes on: chat, app messages and a real file still work.
         await page_a.evaluate("() => window.peercallCall.chat.send('still here')")

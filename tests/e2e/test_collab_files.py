@@ -162,3 +162,20 @@ async def test_collab_file_ui_picker_accept_progress_and_download(shared_server:
             assert await progress.evaluate("(p) => p.value === p.max"), await progress.evaluate(
                 "(p) => [p.value, p.max]"
             )
+
+        # Drag-and-drop onto the call: offered; Bob declines; Alice sees it declined.
+        await page_a.evaluate(
+            """() => {
+              const dt = new DataTransfer();
+              dt.items.add(new File(['dropped text'], 'dropped.txt', { type: 'text/plain' }));
+              const target = document.querySelector('[data-testid=call-screen]');
+              target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+              target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+            }"""
+        )
+        dropped = page_b.locator("[data-testid=file-row][data-state=offered]")
+        assert "dropped.txt" in await dropped.inner_text(timeout=10_000)
+        await dropped.get_by_test_id("file-decline").click()
+        await page_a.locator("[data-testid=file-row][data-state=declined]").wait_for(timeout=10_000)
+        states = await page_b.evaluate("() => window.peercallCall.files.list().map((t) => [t.name, t.state])")
+        assert states == [["report.pdf", "complete"], ["dropped.txt", "declined"]]
