@@ -38,6 +38,8 @@ MAX_CHUNK = 64 * 1024
 HIGH_WATER = 4 * 1024 * 1024
 LOW_WATER = 1024 * 1024
 ACK_EVERY = 16
+MAX_OPEN_TRANSFERS = 20
+"""Incoming transfers one member may have running at once (more are declined: ``too_many``)."""
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 State = Literal["offered", "transferring", "paused", "complete", "failed", "cancelled", "declined"]
@@ -193,9 +195,10 @@ class FileTransfers:
             raise ValueError("bad offer")
         mime = str(frame.get("mime", ""))[:255]
         t = Transfer(frame["id"], "in", identity, name, size, mime, n, chunk)
+        busy = sum(1 for x in self.transfers.values() if x.identity == identity and x.state == "transferring")
         self.transfers[t.id] = t
-        if self.directory is None or size > self._max_bytes():
-            reason = "declined" if self.directory is None else "too_large"
+        if self.directory is None or size > self._max_bytes() or busy >= MAX_OPEN_TRANSFERS:
+            reason = "declined" if self.directory is None else "too_large" if size > self._max_bytes() else "too_many"
             self._control(t, {"t": "decline", "id": t.id, "reason": reason})
             self._finish(t, "declined", reason)
             return

@@ -29,6 +29,8 @@ export const LOW_WATER = 2 * 1024 * 1024;
 /** Chunk payload we send: one 64 KiB frame with its header (aiortc's largest message). */
 export const SEND_CHUNK = 64 * 1024 - HEADER_BYTES;
 const READ_CHUNKS = 16;
+/** Incoming offers a member may have open at once (more are declined: `too_many`). */
+const MAX_OPEN_OFFERS = 20;
 const ACK_EVERY = 16;
 
 /**
@@ -275,10 +277,12 @@ export class FileTransfers extends Emitter {
       info: { id: frame.id, direction: 'in', identity, name: frame.name || 'file', size: frame.size, mime: frame.mime, state: 'offered', bytes: 0, confirmed: 0, sha256: null, error: null, startedAt: null, finishedAt: null },
       n: frame.n, chunk: frame.chunk, chunks: Math.ceil(frame.size / frame.chunk), next: 0,
     };
+    const open = [...this.#transfers.values()].filter((x) => x.info.identity === identity && x.info.direction === 'in' && !FINAL.has(x.info.state)).length;
     this.#transfers.set(t.info.id, t);
-    if (frame.size > this.#maxBytes()) {
-      this.#finish(t, 'declined', 'too_large');
-      this.#control(t, { t: 'decline', id: t.info.id, reason: 'too_large' });
+    const refusal = frame.size > this.#maxBytes() ? 'too_large' : open >= MAX_OPEN_OFFERS ? 'too_many' : null;
+    if (refusal) {
+      this.#finish(t, 'declined', refusal);
+      this.#control(t, { t: 'decline', id: t.info.id, reason: refusal });
       this.emit(FileEvent.Declined, { transfer: snapshot(t) });
       return;
     }
