@@ -87,7 +87,15 @@ async def test_collab_whiteboard_stroke_appears_remote_and_late_joiner_undo_expo
         assert (await wait_pixel(page_b, 640, 360, True))[:3] == list(RED)
         assert (await wait_pixel(page_b, 640, 180, True))[:3] == [48, 164, 108]
 
-        # Alice undoes her stroke: gone on both sides, Bob's stays.
+        # Alice erases across Bob's line: a hole on both sides; undo brings it back.
+        await page_a.get_by_test_id("whiteboard-eraser").click()
+        await draw_line(page_a, 0.45, 0.55, 0.25)
+        await wait_pixel(page_b, 640, 180, False)
+        assert (await wait_pixel(page_b, 400, 180, True))[:3] == [48, 164, 108]  # outside the hole
+        await page_a.get_by_test_id("whiteboard-undo").click()
+        assert (await wait_pixel(page_b, 640, 180, True))[:3] == [48, 164, 108]
+
+        # Alice undoes her red stroke: gone on both sides, Bob's stays.
         await page_a.get_by_test_id("whiteboard-undo").click()
         await wait_pixel(page_b, 640, 360, False)
         await wait_pixel(page_a, 640, 360, False)
