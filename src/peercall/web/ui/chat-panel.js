@@ -92,7 +92,7 @@ export function setupChatPanel(call, controls, host, nameOf) {
     typing.hidden = !on;
   });
   // Queued messages go out when the connection comes back: refresh their marks then.
-  setInterval(() => {
+  const refresh = setInterval(() => {
     for (const message of call.chat.messages) {
       const row = rows.get(message.id);
       if (row && message.mine && row.dataset.status !== message.status && row.dataset.status !== 'delivered') {
@@ -102,4 +102,5 @@ export function setupChatPanel(call, controls, host, nameOf) {
       }
     }
   }, 1000);
+  call.on('ended', () => clearInterval(refresh));
 }
