@@ -36,11 +36,23 @@ export function createHasher() {
   }
   if (!worker) return inlineHasher();
   const w = worker;
+  /** @type {string | null} why the worker died (it can fail to load after construction) */
+  let failure = null;
+  /** @type {((error: Error) => void) | null} */
+  let rejectDigest = null;
+  w.onerror = (event) => {
+    failure = `hash worker failed: ${event.message || 'could not load'}`;
+    w.terminate();
+    rejectDigest?.(new Error(failure));
+  };
   return {
-    update: (bytes) => w.postMessage({ op: 'update', buf: bytes.buffer, offset: bytes.byteOffset, length: bytes.byteLength }, [bytes.buffer]),
+    update: (bytes) => {
+      if (!failure) w.postMessage({ op: 'update', buf: bytes.buffer, offset: bytes.byteOffset, length: bytes.byteLength }, [bytes.buffer]);
+    },
     digest: () => new Promise((resolve, reject) => {
+      if (failure) return reject(new Error(failure));
+      rejectDigest = reject;
       w.onmessage = ({ data }) => { w.terminate(); resolve(data.hex); };
-      w.onerror = (event) => { w.terminate(); reject(new Error(`hash worker failed: ${event.message}`)); };
       w.postMessage({ op: 'digest' });
     }),
     close: () => w.terminate(),
