@@ -10,7 +10,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import RedirectResponse
 
 import peercall
-from peercall.api import demo, ice, moderation, rooms, snapshots, web
+from peercall.api import chat, demo, ice, moderation, rooms, snapshots, web
 from peercall.api import metrics as metrics_api
 from peercall.api.errors import BodySizeLimit, install_error_handlers
 from peercall.api.security_headers import SecurityHeaders
@@ -51,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.include_router(web.router)
     app.include_router(rooms.router)
+    app.include_router(chat.router)
     app.include_router(moderation.router)
     app.include_router(ice.router)
     app.include_router(demo.router)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from peercall.auth.tokens import IDENTITY_PATTERN
+from peercall.collab.settings import check_room_settings
 
 MAX_SETTINGS_BYTES = 8 * 1024
 
@@ -23,6 +24,7 @@ class RoomCreate(BaseModel):
     def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
         if len(json.dumps(value)) > MAX_SETTINGS_BYTES:
             raise ValueError(f"settings exceed {MAX_SETTINGS_BYTES} bytes of JSON")
+        check_room_settings(value)  # chat_archive (bool), max_file_bytes (int): see docs/collab.md
         return value
 
 

@@ -55,3 +55,7 @@ def mount_static(app: FastAPI) -> None:
     swagger = vendor_dir() / "swagger-ui-dist"
     if Path(swagger).is_dir():
         app.mount("/vendor/swagger-ui", StaticFiles(directory=swagger), name="swagger-ui")
+    # SHA-256 for file transfers (incremental: WebCrypto cannot hash a file in pieces).
+    noble = vendor_dir() / "@noble" / "hashes"
+    if Path(noble).is_dir():
+        app.mount("/vendor/noble-hashes", StaticFiles(directory=noble), name="noble-hashes")

@@ -6,6 +6,9 @@ signaling drops (resume, or rejoin after a server restart; ``reconnect=`` policy
 replaces failed connections (``media_recovery=`` policy); see :class:`PeerEvent`.
 """
 
+from .chat import Chat, ChatMessage
+from .data_channels import DATA_CHANNELS, DataHub
+from .files import FileTransfers, Transfer, TransferFailed
 from .media import (
     ReceiveStats,
     RelayedTrack,
@@ -30,10 +33,15 @@ from .signaling_client import (
 )
 
 __all__ = [
+    "DATA_CHANNELS",
     "NO_RECONNECT",
     "BackoffPolicy",
+    "Chat",
+    "ChatMessage",
     "ConnectionState",
+    "DataHub",
     "EndReason",
+    "FileTransfers",
     "Frame",
     "JoinRejected",
     "MediaRecoveryPolicy",
@@ -53,6 +61,8 @@ __all__ = [
     "SyntheticAudioTrack",
     "SyntheticVideoTrack",
     "TrackRelay",
+    "Transfer",
+    "TransferFailed",
     "count_frames",
     "open_media_file",
     "read_frame_counter",

@@ -25,6 +25,9 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPee
 from aiortc.mediastreams import MediaStreamTrack
 from pyee.asyncio import AsyncIOEventEmitter
 
+from .chat import Chat, ChatMessage
+from .data_channels import DataHub, open_data_channels
+from .files import FileTransfers
 from .media import ReceiveStats, TrackRelay, count_frames, media_sources
 from .reconnect import (
     NO_RECONNECT,
@@ -73,6 +76,11 @@ class Peer(AsyncIOEventEmitter):
         self.end_reason: EndReason | None = None
         self.error_code: str | None = None
         """Code of the fatal ``error`` that ended the session, e.g. ``session_replaced``, ``session_expired``."""
+        self.data = DataHub()
+        self.chat = Chat(self.data, lambda: self.identity, self._archive_chat)
+        """In-call chat with the browsers (same protocol as the SDK's ``call.chat``)."""
+        self.files = FileTransfers(self.data, lambda: self._max_file_bytes)
+        """File sharing (same protocol as ``call.files``); set ``files.directory`` to accept files."""
         self._adopt(signaling.joined)
         policy = reconnect or (BackoffPolicy() if dialer else NO_RECONNECT)
         self._link = ResilientSignaling(signaling, dialer, policy)
@@ -99,6 +107,10 @@ class Peer(AsyncIOEventEmitter):
         self._ice_servers = _ice_servers(session.get("ice_servers") or [])
         relay_only = session.get("ice_transport_policy") == "relay"  # a relay-only room: TURN candidates only
         self._ice_policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
+        collab = session.get("collab") or {}
+        max_file = collab.get("max_file_bytes") if isinstance(collab, dict) else None
+        self._max_file_bytes = max_file if isinstance(max_file, int) and max_file > 0 else 2 * 1024**3
+        self._chat_archive = isinstance(collab, dict) and collab.get("chat_archive") is True
 
     @classmethod
     async def join(
@@ -239,10 +251,23 @@ class Peer(AsyncIOEventEmitter):
             return
         await self._link.send({**frame, key: remote.info.peer_id})
 
+    def _archive_chat(self, message: ChatMessage) -> None:
+        """The room keeps a transcript: send the server its copy (best effort, like the SDK)."""
+        if self._chat_archive:
+            frame = {"type": "chat-archive", "id": message.id, "ts": message.ts, "text": message.text}
+            self._roster.spawn(self._send_quietly(frame))
+
+    async def _send_quietly(self, frame: Frame) -> None:
+        try:
+            await self._link.send(frame, wait=5.0)
+        except SignalingError as exc:
+            logger.warning("peer %s: %s not sent: %s", self.peer_id, frame["type"], exc)
+
     def _create_pc(self, remote: RemotePeer) -> RTCPeerConnection:
         # Always an explicit list: with None, aiortc falls back to Google's public STUN server.
         config = RTCConfiguration(iceServers=list(self._ice_servers), iceTransportPolicy=self._ice_policy)
         pc = RTCPeerConnection(config)
+        self.data.attach(remote.info.identity, open_data_channels(pc))  # before any offer or answer
 
         @pc.on("connectionstatechange")
         def _on_state() -> None:

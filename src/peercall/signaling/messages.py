@@ -138,6 +138,15 @@ class SnapshotFailed(_Frame):
     reason: Annotated[str, Field(max_length=200)] = ""
 
 
+class ChatArchive(_Frame):
+    """The compliance copy of a chat message we sent peer to peer (rooms with ``chat_archive``)."""
+
+    type: Literal["chat-archive"]
+    id: PeerId
+    ts: Annotated[int, Field(ge=0, le=2**53)]
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
 class Ping(_Frame):
     type: Literal["ping"]
     ts: float | None = None
@@ -157,6 +166,7 @@ AnyClientFrame = (
     | Moderate
     | SnapshotRequest
     | SnapshotFailed
+    | ChatArchive
 )
 ClientFrame = Annotated[AnyClientFrame, Field(discriminator="type")]
 RelayFrame = Offer | Answer | IceCandidate

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from peercall.auth.tokens import TokenIssuer
+from peercall.collab import archive_chat, collab_settings
 from peercall.errors import PeercallError
 from peercall.hub.base import Deliver, Frame, Member
 from peercall.rooms.moderation import Moderator
@@ -23,6 +24,7 @@ from peercall.rooms.service import RoomService
 from peercall.signaling import PROTOCOL_VERSION
 from peercall.signaling.messages import (
     AnyClientFrame,
+    ChatArchive,
     Join,
     Leave,
     MediaState,
@@ -153,6 +155,16 @@ class SignalingSession:
                     {"type": "peer-media", "peer_id": self.member.peer_id, "media": media},
                     exclude=self.member.peer_id,
                 )
+        elif isinstance(frame, ChatArchive):
+            await archive_chat(
+                self._rooms.store,
+                collab_settings(self._room_settings),
+                room_id=self.room_id,
+                call_id=self._rooms.call_id(self.room_id),
+                identity=self.member.identity,
+                name=self.member.name,
+                frame=frame,
+            )
         elif isinstance(frame, Moderate):
             await self._moderator.act(self.room_id, self.member, frame.to, frame.action)
         elif isinstance(frame, SnapshotRequest | SnapshotFailed):
@@ -178,6 +190,7 @@ class SignalingSession:
             "role": member.role,
             "peers": [other.public() for other in others],
             **self._ice_fields(member.identity),
+            "collab": collab_settings(self._room_settings).to_frame(),
             "resume_token": f"{room_id}.{member.peer_id}.{self._resume_secret}",
             "resume_grace_s": self._keeper.grace_s,
         }

@@ -1,9 +1,18 @@
 """Persistent records (rooms, call sessions) behind one storage interface."""
 
-from peercall.store.base import CallRecord, ParticipantRecord, ReconnectRecord, RoomRecord, Store
+from peercall.store.base import CallRecord, ChatRecord, ParticipantRecord, ReconnectRecord, RoomRecord, Store
 from peercall.store.sql import SqlStore
 
-__all__ = ["CallRecord", "ParticipantRecord", "ReconnectRecord", "RoomRecord", "SqlStore", "Store", "open_store"]
+__all__ = [
+    "CallRecord",
+    "ChatRecord",
+    "ParticipantRecord",
+    "ReconnectRecord",
+    "RoomRecord",
+    "SqlStore",
+    "Store",
+    "open_store",
+]
 
 
 async def open_store(database_url: str) -> Store:

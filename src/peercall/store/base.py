@@ -66,6 +66,22 @@ class ReconnectRecord:
         return round((self.ended_at - self.started_at) * 1000)
 
 
+@dataclass(frozen=True)
+class ChatRecord:
+    """One archived chat message (rooms with ``chat_archive``): who sent what, and when."""
+
+    room_id: str
+    call_id: str | None
+    message_id: str
+    identity: str
+    name: str
+    sent_at: float
+    """The sender's clock."""
+    received_at: float
+    """The server's clock."""
+    text: str
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
@@ -87,3 +103,5 @@ class Store(Protocol):
     async def ban(self, room_id: str, identity: str, at: float) -> None: ...
     async def is_banned(self, room_id: str, identity: str) -> bool: ...
     async def list_reconnects(self, call_id: str) -> list[ReconnectRecord]: ...
+    async def add_chat_message(self, record: ChatRecord) -> bool: ...
+    async def list_chat_messages(self, room_id: str, *, limit: int = 1000) -> list[ChatRecord]: ...

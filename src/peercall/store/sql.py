@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from peercall.store.base import CallRecord, ParticipantRecord, ReconnectRecord, RoomRecord
+from peercall.store.base import CallRecord, ChatRecord, ParticipantRecord, ReconnectRecord, RoomRecord
 
 metadata = sa.MetaData()
 
@@ -74,6 +74,21 @@ bans = sa.Table(
     sa.Column("room_id", sa.String(64), sa.ForeignKey("rooms.id"), primary_key=True),
     sa.Column("identity", sa.String(64), primary_key=True),
     sa.Column("banned_at", sa.Float, nullable=False),
+)
+
+chat_messages = sa.Table(
+    "chat_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("room_id", sa.String(64), sa.ForeignKey("rooms.id"), nullable=False, index=True),
+    sa.Column("call_id", sa.String(64), nullable=True),
+    sa.Column("message_id", sa.String(64), nullable=False),
+    sa.Column("identity", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("sent_at", sa.Float, nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.UniqueConstraint("room_id", "message_id", name="uq_chat_message"),
 )
 
 
@@ -250,6 +265,30 @@ class SqlStore:
             )
             for row in rows
         ]
+
+    # ---- chat archive -----------------------------------------------------
+    async def add_chat_message(self, record: ChatRecord) -> bool:
+        """Store once per (room, message id); a copy sent again is ignored (returns False)."""
+        async with self.engine.begin() as conn:
+            query = chat_messages.select().where(
+                chat_messages.c.room_id == record.room_id, chat_messages.c.message_id == record.message_id
+            )
+            if (await conn.execute(query)).first() is not None:
+                return False
+            await conn.execute(chat_messages.insert().values(**record.__dict__))
+        return True
+
+    async def list_chat_messages(self, room_id: str, *, limit: int = 1000) -> list[ChatRecord]:
+        query = (
+            chat_messages.select()
+            .where(chat_messages.c.room_id == room_id)
+            .order_by(chat_messages.c.received_at, chat_messages.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        fields = ("room_id", "call_id", "message_id", "identity", "name", "sent_at", "received_at", "text")
+        return [ChatRecord(**{f: getattr(row, f) for f in fields}) for row in rows]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -12,6 +12,7 @@
  * @module call
  */
 
+import { Collab, collabSettings } from './collab.js';
 import { Emitter } from './emitter.js';
 import { ErrorCode, PeercallError } from './errors.js';
 import { CallEvent } from './events.js';
@@ -94,6 +95,9 @@ export class Call extends Emitter {
   #attempt = null;
   #stopNetwork;
   #onPageHide = () => this.leave('navigate');
+  /** @type {import('./collab.js').CollabSettings} */
+  #collabSettings;
+  #collab;
 
   /** @param {CallInit} init */
   constructor(init) {
@@ -122,6 +126,19 @@ export class Call extends Emitter {
       emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
       on: (event, listener) => this.on(/** @type {any} */ (event), listener),
     });
+    this.#collabSettings = collabSettings(init.session.joined);
+    this.#collab = new Collab({
+      self: () => this.#self,
+      settings: () => this.#collabSettings,
+      signal: (frame) => this.#signal.send(frame),
+      error: (error) => this.emit(CallEvent.Error, { error }),
+    });
+    /** In-call text chat: see {@link import('./chat.js').Chat}. */
+    this.chat = this.#collab.chat;
+    /** File sharing: see {@link import('./file-transfer.js').FileTransfers}. */
+    this.files = this.#collab.files;
+    /** The shared whiteboard: see {@link import('./whiteboard.js').Whiteboard}. */
+    this.whiteboard = this.#collab.whiteboard;
     for (const peer of (init.session.joined.peers ?? []).map(toPeer)) this.#addPeer(peer, false);
     this.#stopNetwork = watchNetwork({
       online: () => this.#networkBack('offline'), // back online: the cause was being offline
@@ -190,6 +207,27 @@ export class Call extends Emitter {
   }
 
   /**
+   * Send an app message to everyone in the call, peer to peer (reliable, exactly once).
+   * @param {string} topic 1-64 characters of letters, digits and `. _ : / -`
+   * @param {unknown} payload any JSON value (≤ 16 KiB encoded)
+   * @returns {string} the message id
+   * @throws {PeercallError} `invalid_argument`, `message_too_large`, `queue_full`
+   */
+  send(topic, payload) {
+    return this.#collab.app.send(topic, payload);
+  }
+
+  /**
+   * Listen to app messages of one topic (not `call.on`: that is for the call's own events).
+   * @param {string} topic
+   * @param {(message: import('./app-messages.js').AppMessage) => void} listener
+   * @returns {() => void} unsubscribes
+   */
+  onMessage(topic, listener) {
+    return this.#collab.app.on(topic, listener);
+  }
+
+  /**
    * Leave the call: tell the server, close every connection, stop the local tracks if the
    * SDK acquired them, emit `ended`. Idempotent.
    * @param {LeaveReason} [reason='hangup'] any other value is sent as `hangup`
@@ -223,6 +261,7 @@ export class Call extends Emitter {
     // A relay-only room: peers never see each other's addresses (TURN relays only).
     this.#iceTransportPolicy = joined.ice_transport_policy === 'relay' ? 'relay' : 'all';
     this.#resumeToken = typeof joined.resume_token === 'string' ? joined.resume_token : null;
+    if (this.#collab) this.#collabSettings = collabSettings(joined);
     return Object.freeze({ ...toPeer(joined), roomId: String(joined.room_id), callId: String(joined.call_id ?? '') });
   }
 
@@ -242,6 +281,7 @@ export class Call extends Emitter {
       localStream: this.localStream,
       send: (message) => this.#signal.send({ ...message, to: link.peerId }),
     });
+    this.#collab.attach(peer, link);
     link.on('track', ({ track, stream }) => this.emit(CallEvent.RemoteTrack, { peerId: link.peerId, track, stream }));
     link.on('error', (error) => this.emit(CallEvent.Error, { error }));
     link.on('connectionstate', (state) => this.emit(CallEvent.ConnectionState, { peerId: link.peerId, state }));
@@ -299,6 +339,7 @@ export class Call extends Emitter {
     entry.link.peerId = peer.peerId;
     this.#links.set(peer.peerId, entry);
     this.#peers.set(peer.peerId, peer);
+    this.#collab.rename(peer);
   }
 
   /** @param {string} identity @returns {string | undefined} the peer id we know for that identity */
@@ -335,6 +376,7 @@ export class Call extends Emitter {
         const peer = this.#peers.get(from);
         this.#closeLink(from);
         this.#peers.delete(from);
+        this.#collab.detach(peer);
         this.emit(CallEvent.PeerLeft, { peerId: from, reason: frame.reason ?? 'disconnected', peer });
         return;
       }
@@ -465,6 +507,7 @@ export class Call extends Emitter {
     // A resume is recorded by the server; a rejoin (e.g. after a server restart) only we know of.
     if (!result.resumed) this.#signal.send({ type: 'rejoin-report', cause: error.code, duration_ms: Date.now() - lostAt, attempts });
     this.emit(CallEvent.Reconnected, { self: this.#self, resumed: result.resumed });
+    this.#collab.reconnected();
     for (const entry of this.#links.values()) if (entry.recovery.active) entry.recovery.nudge('manual');
   }
 
@@ -476,6 +519,7 @@ export class Call extends Emitter {
       if (present.has(peerId)) continue;
       this.#closeLink(peerId);
       this.#peers.delete(peerId);
+      this.#collab.detach(peer);
       this.emit(CallEvent.PeerLeft, { peerId, reason: 'disconnected', peer });
     }
     if (session.joined.replay_gap) for (const entry of this.#links.values()) entry.recovery.nudge('manual');
@@ -518,6 +562,7 @@ export class Call extends Emitter {
     this.#signal.close(1000, reason);
     for (const peerId of [...this.#links.keys()]) this.#closeLink(peerId);
     this.#peers.clear();
+    this.#collab.close();
     if (this.#init.ownsLocalStream) stopStream(this.localStream);
     if (error) this.emit(CallEvent.Error, { error });
     this.emit(CallEvent.Ended, error ? { reason, error } : { reason });

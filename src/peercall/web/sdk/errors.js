@@ -37,6 +37,8 @@ export const ErrorCode = Object.freeze({
   PeerNotFound: 'peer_not_found',
   MessageTooLarge: 'message_too_large',
   SnapshotFailed: 'snapshot_failed',
+  InvalidMessage: 'invalid_message',
+  TransferFailed: 'transfer_failed',
   // Server (signaling protocol v1 `error` frames)
   BadJson: 'bad_json',
   BadMessage: 'bad_message',

@@ -27,6 +27,7 @@
  */
 
 import { Emitter } from './emitter.js';
+import { openDataChannels } from './data-channels.js';
 import { ErrorCode, PeercallError } from './errors.js';
 import { guardKeyFrames } from './keyframe-guard.js';
 
@@ -98,6 +99,8 @@ export class PeerLink extends Emitter {
     /** @readonly */
     this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
     const pc = this.pc;
+    /** The pre-negotiated data channels (chat, files, …), open once the connection is. */
+    this.channels = openDataChannels(pc);
     pc.onnegotiationneeded = () => this.#makeOffer();
     pc.onicecandidate = ({ candidate }) => {
       this.#send({ type: 'ice-candidate', candidate: candidate ? candidateInit(candidate) : null });
@@ -196,6 +199,8 @@ export class PeerLink extends Emitter {
 
   async #makeOffer() {
     if (this.#closed) return;
+    // The polite side waits for the newcomer's first offer (its data channels alone need no offer of ours).
+    if (this.#polite && !this.#tracksAdded) return;
     if (this.#polite) {
       await this.#proposeOffer();
       return;

@@ -27,6 +27,11 @@ export { getLocalMedia } from './media.js';
 export { listDevices } from './devices.js';
 export { ModerationAction } from './moderation.js';
 export { PeercallError, ErrorCode } from './errors.js';
+export { ChatEvent, MAX_CHAT_TEXT } from './chat.js';
+export { DATA_CHANNELS } from './data-channels.js';
+export { FileEvent } from './file-transfer.js';
+export { WhiteboardEvent, BOARD_SIZE } from './whiteboard.js';
+export { MAX_APP_MESSAGE_BYTES } from './app-messages.js';
 
 /** SDK version. */
 export const VERSION = '0.1.0';
@@ -56,4 +61,7 @@ export { DEFAULT_MEDIA_RECOVERY } from './media-recovery.js';
  * @typedef {import('./snapshots.js').Snapshot} Snapshot
  * @typedef {import('./snapshots.js').SnapshotRequest} SnapshotRequest
  * @typedef {import('./snapshots.js').CaptureEffectsHook} CaptureEffectsHook
+ * @typedef {import('./chat.js').ChatMessage} ChatMessage
+ * @typedef {import('./file-transfer.js').TransferInfo} TransferInfo
+ * @typedef {import('./app-messages.js').AppMessage} AppMessage
  */

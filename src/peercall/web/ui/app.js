@@ -10,6 +10,7 @@ import {
   RECONNECTED_TEXT, RECONNECTING_MEDIA_TEXT, RECONNECTING_TEXT, RETRYABLE_MEDIA_CODES, peerLostText, peerReconnectingText, WAITING_TEXT, describeConnectionState, describeEnd, describeError, peerLeftText,
   peerRemovedText,
 } from './messages.js';
+import { setupCollab } from './collab-ui.js';
 import { setupOwnMedia } from './own-media.js';
 import { setupRemoteTile } from './remote-tile.js';
 import { setupSnapshots } from './snapshots-ui.js';
@@ -128,6 +129,7 @@ function runCall(call) {
   setupOwnMedia(call, view, ownName);
   const tile = setupRemoteTile(call, view);
   setupSnapshots(call, view);
+  setupCollab(call, document);
 
   call.on(CallEvent.PeerJoined, ({ peer }) => {
     remote = peer;
