@@ -49,6 +49,9 @@ class Settings(BaseSettings):
         description="Redis for the hub (redis://host:port/db): set it on every node to run several nodes; "
         "unset, the hub is in memory (one node)",
     )
+    node_heartbeat_s: float = Field(
+        5.0, gt=0, le=60, description="With Redis: a node silent for 3 heartbeats is dead; its members are suspended"
+    )
     demo: bool = False
 
     api_key: str | None = Field(None, description="One dashboard API key")

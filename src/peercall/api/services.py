@@ -12,6 +12,7 @@ from peercall.hub.memory import MemoryHub
 from peercall.hub.redis_hub import RedisHub
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
+from peercall.rooms.sweeper import OrphanSweeper
 from peercall.signaling.session import SessionLimits
 from peercall.signaling.websocket import SignalingConfig, SignalingEndpoint
 from peercall.snapshots import SnapshotRequests, SnapshotService, open_snapshots
@@ -32,8 +33,11 @@ class Services:
     keeper: ResumeKeeper
     snapshots: SnapshotService
     draining: bool = field(default=False)
+    sweeper: OrphanSweeper | None = None
 
     async def close(self) -> None:
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         await self.keeper.close()
         if isinstance(self.hub, RedisHub):
             await self.hub.close()
@@ -43,7 +47,12 @@ class Services:
 async def build_services(settings: Settings) -> Services:
     store = await open_store(settings.resolved_database_url())
     # One node: rooms in memory. Several nodes: rooms in Redis (LiveKit's local vs redis router).
-    hub: Hub = await RedisHub.connect(settings.redis_url) if settings.redis_url else MemoryHub()
+    redis_hub = (
+        await RedisHub.connect(settings.redis_url, heartbeat_s=settings.node_heartbeat_s)
+        if settings.redis_url
+        else None
+    )
+    hub: Hub = redis_hub or MemoryHub()
     rooms = RoomService(store, hub)
     tokens = TokenIssuer(settings.resolved_token_secret())
     ice = IceServerProvider.from_settings(settings)
@@ -68,7 +77,7 @@ async def build_services(settings: Settings) -> Services:
         ),
         SnapshotRequests(rooms, snapshots.store, settings.snapshot_max_per_minute),
     )
-    return Services(
+    services = Services(
         settings=settings,
         store=store,
         hub=hub,
@@ -80,3 +89,7 @@ async def build_services(settings: Settings) -> Services:
         keeper=keeper,
         snapshots=snapshots,
     )
+    if redis_hub is not None:  # several nodes: find members whose node died
+        services.sweeper = OrphanSweeper(rooms, keeper, redis_hub, interval_s=settings.node_heartbeat_s / 2)
+        services.sweeper.start()
+    return services

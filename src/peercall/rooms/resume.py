@@ -134,6 +134,10 @@ class ResumeKeeper:
         while len(self._ended) > MAX_TOMBSTONES:
             self._ended.popitem(last=False)
 
+    def is_tracking(self, room_id: str, peer_id: str) -> bool:
+        """True while this node runs the member's grace timer."""
+        return (room_id, peer_id) in self._suspended
+
     def forget(self, room_id: str, peer_id: str) -> None:
         """The member left for good (e.g. replaced): drop its grace timer."""
         episode = self._suspended.pop((room_id, peer_id), None)
