@@ -15,8 +15,9 @@ lint: setup
 test: lint
 	bash scripts/in-testnet.sh .venv/bin/python -m pytest $(PYTEST_ARGS)
 
+# make bench [BENCH=call_setup|reconnect|turn_test|signaling_load|...] [ARGS="--quick --json"]
 bench: setup
-	bash scripts/in-testnet.sh .venv/bin/python bench/call_setup.py $(ARGS)
+	bash scripts/in-testnet.sh .venv/bin/python bench/$(or $(BENCH),call_setup).py $(ARGS)
 
 clean:
 	rm -rf .venv node_modules data .pytest_cache

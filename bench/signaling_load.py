@@ -1,0 +1,288 @@
+"""Signaling load: N WebSocket clients in rooms of two relay candidate-sized frames to
+their partner at a fixed rate, against peercall and, in the same run, the PeerJS server.
+
+Figures (JSON keys): ``connections`` held, ``msgs_per_s`` relayed, ``p50_ms``/``p99_ms``
+relay latency (sender stamp → partner receipt, one machine clock), ``rss_per_conn_kib``
+(server RSS growth / connections), ``lost`` (sent − received after a drain), and the
+ratios against PeerJS: ``throughput_ratio`` (ours/theirs, higher is better),
+``p99_ratio`` and ``mem_ratio`` (ours/theirs, lower is better).
+
+Load generators run in separate processes (at most 20,000 open files per process here),
+each holding whole pairs; the server is another process.
+
+    python bench/signaling_load.py [--clients N] [--rate R] [--duration S] [--quick] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+import httpx  # noqa: E402
+import websockets  # noqa: E402
+
+from peercall.auth.tokens import TokenIssuer  # noqa: E402
+from peercall.testing.server import start_server, stop_server  # noqa: E402
+
+PER_WORKER = 2_000  # connections per load-generator process (fd limit, CPU)
+CONNECT_PER_S = 400  # pacing of new connections per worker
+PADDING = "x" * 160  # a candidate line is ~150-250 bytes
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+# ---- clients ---------------------------------------------------------------------------
+class Client:
+    def __init__(self) -> None:
+        self.ws: Any = None
+        self.partner = ""
+        self.sent = 0
+        self.latencies: list[float] = []
+
+
+async def _reader(client: Client, kind: str) -> None:
+    try:
+        async for raw in client.ws:
+            frame = json.loads(raw)
+            if kind == "peercall" and frame.get("type") == "ice-candidate":
+                stamp = frame["candidate"]["usernameFragment"]
+            elif kind == "peerjs" and frame.get("type") == "CANDIDATE":
+                stamp = frame["payload"]["ts"]
+            else:
+                continue
+            client.latencies.append((time.time() - float(stamp)) * 1000)
+    except websockets.ConnectionClosed:
+        pass
+
+
+async def _open_peercall(url: str, token: str) -> tuple[Any, dict[str, Any]]:
+    ws = await websockets.connect(url, max_size=2**20, open_timeout=30, ping_interval=None)
+    await ws.send(json.dumps({"type": "join", "v": 1, "token": token}))
+    while True:
+        frame = json.loads(await ws.recv())
+        if frame.get("type") == "joined":
+            return ws, frame
+        if frame.get("type") == "error":
+            raise RuntimeError(f"join refused: {frame}")
+
+
+async def _open_peerjs(url: str, peer_id: str) -> Any:
+    ws = await websockets.connect(
+        f"{url}?key=peerjs&id={peer_id}&token={secrets.token_hex(4)}", open_timeout=30, ping_interval=None
+    )
+    frame = json.loads(await ws.recv())
+    if frame.get("type") != "OPEN":
+        raise RuntimeError(f"peerjs refused: {frame}")
+    return ws
+
+
+def _frame(kind: str, to: str) -> str:
+    if kind == "peercall":
+        candidate = {"candidate": f"candidate:1 1 udp 2122260223 198.18.0.1 5000 typ host {PADDING}"}
+        candidate |= {"sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": repr(time.time())}
+        return json.dumps({"type": "ice-candidate", "to": to, "candidate": candidate})
+    payload = {"candidate": f"candidate:1 1 udp 2122260223 198.18.0.1 5000 typ host {PADDING}", "ts": time.time()}
+    return json.dumps({"type": "CANDIDATE", "dst": to, "payload": payload})
+
+
+async def _worker_main(kind: str, url: str, pairs: list[tuple[str, str]], rate: float, duration: float) -> dict:
+    clients: list[Client] = []
+    readers: list[asyncio.Task[None]] = []
+    pace = 1 / CONNECT_PER_S
+    for first, second in pairs:
+        a, b = Client(), Client()
+        if kind == "peercall":
+            a.ws, _ = await _open_peercall(url, first)
+            b.ws, joined = await _open_peercall(url, second)
+            a.partner, b.partner = joined["peer_id"], joined["peers"][0]["peer_id"]
+        else:
+            a.ws, b.ws = await _open_peerjs(url, first), await _open_peerjs(url, second)
+            a.partner, b.partner = second, first
+        for client in (a, b):
+            clients.append(client)
+            readers.append(asyncio.create_task(_reader(client, kind)))
+        await asyncio.sleep(2 * pace)
+    ready = {"connected": len(clients)}
+    # Everyone connected: every client sends `rate` frames per second, spread evenly.
+    started = time.monotonic()
+    interval = 1 / rate
+    for client in clients:
+        client.next = started + interval * (hash(id(client)) % 1000) / 1000  # type: ignore[attr-defined]
+    while (now := time.monotonic()) - started < duration:
+        for client in clients:
+            if client.next <= now:  # type: ignore[attr-defined]
+                await client.ws.send(_frame(kind, client.partner))
+                client.sent += 1
+                client.next += interval  # type: ignore[attr-defined]
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(3.0)  # drain
+    for client in clients:
+        await client.ws.close()
+    for task in readers:
+        task.cancel()
+    latencies = [ms for client in clients for ms in client.latencies]
+    return ready | {
+        "sent": sum(c.sent for c in clients),
+        "received": len(latencies),
+        "latencies": latencies,
+        "elapsed": duration,
+    }
+
+
+def _worker(kind: str, url: str, pairs: list[tuple[str, str]], rate: float, duration: float, out: Any) -> None:
+    try:
+        out.put(asyncio.run(_worker_main(kind, url, pairs, rate, duration)))
+    except Exception as exc:  # report, do not hang the parent
+        out.put({"error": repr(exc)})
+
+
+def run_load(kind: str, url: str, pairs: list[tuple[str, str]], rate: float, duration: float, pid: int) -> dict:
+    """Spread the pairs over worker processes; start sending together; collect figures."""
+    base_rss = rss_kib(pid)
+    chunks = [pairs[i : i + PER_WORKER // 2] for i in range(0, len(pairs), PER_WORKER // 2)]
+    out: Any = mp.get_context("spawn").Queue()
+    procs = [mp.get_context("spawn").Process(target=_worker, args=(kind, url, c, rate, duration, out)) for c in chunks]
+    for proc in procs:
+        proc.start()
+    # Connections are held during the send phase: sample the server's memory then.
+    connect_s = len(pairs) * 2 / CONNECT_PER_S / max(1, len(procs)) + 3
+    time.sleep(min(connect_s + duration / 2, connect_s + 30))
+    peak_rss = rss_kib(pid)
+    results = [out.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join(10)
+    errors = [r["error"] for r in results if "error" in r]
+    if errors:
+        raise RuntimeError(f"{kind}: {errors[:3]}")
+    latencies = sorted(ms for r in results for ms in r["latencies"])
+    connections = sum(r["connected"] for r in results)
+    sent, received = sum(r["sent"] for r in results), sum(r["received"] for r in results)
+    return {
+        "connections": connections,
+        "msgs_per_s": round(received / duration, 1),
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2) if latencies else None,
+        "rss_per_conn_kib": round((peak_rss - base_rss) / max(1, connections), 1),
+        "lost": sent - received,
+        "sent": sent,
+    }
+
+
+# ---- servers ---------------------------------------------------------------------------
+def peercall_run(tmp: Path, clients: int, rate: float, duration: float) -> dict:
+    secret = secrets.token_urlsafe(48)
+    env = {"PEERCALL_TOKEN_SECRET": secret, "PEERCALL_LOG_LEVEL": "warning", "PEERCALL_IDLE_TIMEOUT_S": "120"}
+    server = start_server(tmp, extra_env=env)
+    try:
+        issuer = TokenIssuer(secret)
+        rooms = asyncio.run(_create_rooms(server.base_url, server.api_key, clients // 2))
+        pairs = []
+        for n, room in enumerate(rooms):
+            a, _ = issuer.issue(room, f"a{n}", "A", "participant", 3600)
+            b, _ = issuer.issue(room, f"b{n}", "B", "participant", 3600)
+            pairs.append((a, b))
+        url = server.base_url.replace("http", "ws", 1) + "/ws"
+        return run_load("peercall", url, pairs, rate, duration, server.process.pid)
+    finally:
+        stop_server(server)
+
+
+async def _create_rooms(base: str, api_key: str, count: int) -> list[str]:
+    headers = {"Authorization": f"Bearer {api_key}"}
+    limits = httpx.Limits(max_connections=32)
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, limits=limits) as http:
+        sem = asyncio.Semaphore(32)
+
+        async def one(n: int) -> str:
+            async with sem:
+                response = await http.post("/api/rooms", json={"name": f"load-{n}", "max_participants": 2})
+                response.raise_for_status()
+                return str(response.json()["id"])
+
+        return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+
+def peerjs_run(clients: int, rate: float, duration: float) -> dict | None:
+    binary = ROOT / "node_modules" / ".bin" / "peerjs"
+    if not binary.exists() or not shutil.which("node"):
+        print("PeerJS server not installed (npm package `peer`): no baseline", file=sys.stderr)
+        return None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [str(binary), "--port", str(port), "--key", "peerjs", "--path", "/"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        pairs = [(f"a{n}x{secrets.token_hex(3)}", f"b{n}x{secrets.token_hex(3)}") for n in range(clients // 2)]
+        return run_load("peerjs", f"ws://127.0.0.1:{port}/peerjs", pairs, rate, duration, proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=1.0, help="frames per second per client (default 1)")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of sending (default 20)")
+    parser.add_argument("--quick", action="store_true", help="1,000 clients for 10 s")
+    parser.add_argument("--no-peerjs", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    clients, duration = (1_000, 10.0) if args.quick else (args.clients, args.duration)
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = peercall_run(Path(tmp), clients, args.rate, duration)
+    print(f"peercall: {ours}", file=sys.stderr)
+    figures: dict[str, Any] = dict(ours)
+    theirs = None if args.no_peerjs else peerjs_run(clients, args.rate, duration)
+    if theirs:
+        print(f"peerjs:   {theirs}", file=sys.stderr)
+        figures["peerjs"] = theirs
+        figures["throughput_ratio"] = (
+            round(ours["msgs_per_s"] / theirs["msgs_per_s"], 3) if theirs["msgs_per_s"] else None
+        )
+        if ours["p99_ms"] and theirs["p99_ms"]:
+            figures["p99_ratio"] = round(ours["p99_ms"] / theirs["p99_ms"], 3)
+        if theirs["rss_per_conn_kib"] > 0:
+            figures["mem_ratio"] = round(ours["rss_per_conn_kib"] / theirs["rss_per_conn_kib"], 3)
+    figures |= {"clients": clients, "rate_per_client": args.rate, "duration_s": duration, "cpus": os.cpu_count()}
+    if not args.json:
+        print(f"peercall {ours['connections']} connections, {ours['msgs_per_s']} msg/s, p99 {ours['p99_ms']} ms")
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
