@@ -98,6 +98,17 @@ async def _open_peerjs(url: str, peer_id: str) -> Any:
     return ws
 
 
+async def _keepalive(clients: list[Client], kind: str) -> None:
+    ping = json.dumps({"type": "ping", "ts": 0} if kind == "peercall" else {"type": "HEARTBEAT"})
+    while True:
+        await asyncio.sleep(5.0)
+        for client in list(clients):
+            try:
+                await client.ws.send(ping)
+            except websockets.ConnectionClosed:
+                pass
+
+
 def _frame(kind: str, to: str) -> str:
     if kind == "peercall":
         candidate = {"candidate": f"candidate:1 1 udp 2122260223 198.18.0.1 5000 typ host {PADDING}"}
@@ -111,6 +122,7 @@ async def _worker_main(kind: str, url: str, pairs: list[tuple[str, str]], rate: 
     clients: list[Client] = []
     readers: list[asyncio.Task[None]] = []
     pace = 1 / CONNECT_PER_S
+    keepalive = asyncio.create_task(_keepalive(clients, kind))  # like the SDKs: a ping every 5 s
     for first, second in pairs:
         a, b = Client(), Client()
         if kind == "peercall":
@@ -138,6 +150,7 @@ async def _worker_main(kind: str, url: str, pairs: list[tuple[str, str]], rate: 
                 client.next += interval  # type: ignore[attr-defined]
         await asyncio.sleep(0.005)
     await asyncio.sleep(3.0)  # drain
+    keepalive.cancel()
     for client in clients:
         await client.ws.close()
     for task in readers:
@@ -193,7 +206,7 @@ def run_load(kind: str, url: str, pairs: list[tuple[str, str]], rate: float, dur
 # ---- servers ---------------------------------------------------------------------------
 def peercall_run(tmp: Path, clients: int, rate: float, duration: float) -> dict:
     secret = secrets.token_urlsafe(48)
-    env = {"PEERCALL_TOKEN_SECRET": secret, "PEERCALL_LOG_LEVEL": "warning", "PEERCALL_IDLE_TIMEOUT_S": "120"}
+    env = {"PEERCALL_TOKEN_SECRET": secret, "PEERCALL_LOG_LEVEL": "warning"}
     server = start_server(tmp, extra_env=env)
     try:
         issuer = TokenIssuer(secret)

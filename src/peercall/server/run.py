@@ -47,6 +47,9 @@ def serve(settings: Settings) -> None:
         # Notice a silently dead client within ~15 s, so its peers hear "reconnecting" soon.
         ws_ping_interval=5.0,
         ws_ping_timeout=10.0,
+        # Signaling frames are small JSON: compression gains little, while each socket's
+        # zlib state (permessage-deflate) cost ~4x the rest of its memory (bench/signaling_load.py).
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) or None,
         log_level=settings.log_level,
         log_config=None,  # uvicorn's loggers go through ours (text or JSON)
