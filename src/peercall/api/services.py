@@ -9,11 +9,15 @@ from peercall.auth.tokens import TokenIssuer
 from peercall.config import Settings
 from peercall.hub.base import Hub
 from peercall.hub.memory import MemoryHub
+from peercall.observability.metrics import Metrics
+from peercall.observability.server_metrics import ServerMetrics
+from peercall.quality.service import StatsService
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling.session import SessionLimits
 from peercall.signaling.websocket import SignalingConfig, SignalingEndpoint
-from peercall.store import Store, open_store
+from peercall.store import SqlStore, Store, open_store
+from peercall.store.stats import StatsTimeline
 from peercall.turn.ice_servers import IceServerProvider
 
 
@@ -29,16 +33,20 @@ class Services:
     signaling: SignalingEndpoint
     keeper: ResumeKeeper
     draining: bool = field(default=False)
+    stats: StatsService | None = None
+    server_metrics: ServerMetrics | None = None
 
     async def close(self) -> None:
         await self.keeper.close()
         await self.store.close()
 
 
-async def build_services(settings: Settings) -> Services:
+async def build_services(settings: Settings, metrics: Metrics | None = None) -> Services:
     store = await open_store(settings.resolved_database_url())
     hub: Hub = MemoryHub()
     rooms = RoomService(store, hub)
+    stats = await _stats_service(settings, store, rooms, metrics)
+    server_metrics = ServerMetrics(metrics) if metrics is not None else None
     tokens = TokenIssuer(settings.resolved_token_secret())
     ice = IceServerProvider.from_settings(settings)
     keeper = ResumeKeeper(rooms, settings.resume_grace_s)
@@ -59,6 +67,8 @@ async def build_services(settings: Settings) -> Services:
                 abuse_threshold=settings.rate_limit_burst,
             ),
         ),
+        stats,
+        server_metrics,
     )
     return Services(
         settings=settings,
@@ -70,4 +80,15 @@ async def build_services(settings: Settings) -> Services:
         ice=ice,
         signaling=signaling,
         keeper=keeper,
+        stats=stats,
+        server_metrics=server_metrics,
     )
+
+
+async def _stats_service(settings: Settings, store: Store, rooms: RoomService, metrics: Metrics | None) -> StatsService:
+    """Call statistics: their timeline tables live beside the core store's, on its engine."""
+    if not isinstance(store, SqlStore):
+        raise TypeError("the stats timeline needs a SqlStore")
+    timeline = StatsTimeline(store.engine, settings.stats_max_rows_per_call)
+    await timeline.open()
+    return StatsService(rooms, timeline, metrics, rate_per_s=settings.stats_rate_per_s, burst=settings.stats_burst)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from peercall.errors import PeercallError
+from peercall.quality.wire import Stats
 
 PeerId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Sdp = Annotated[str, Field(min_length=1, max_length=60_000)]
@@ -113,7 +114,9 @@ class Ping(_Frame):
     ts: float | None = None
 
 
-AnyClientFrame = Join | Resume | Offer | Answer | IceCandidate | Leave | Ping | RecoveryReport | MediaState | Moderate
+AnyClientFrame = (
+    Join | Resume | Offer | Answer | IceCandidate | Leave | Ping | RecoveryReport | MediaState | Moderate | Stats
+)
 ClientFrame = Annotated[AnyClientFrame, Field(discriminator="type")]
 RelayFrame = Offer | Answer | IceCandidate
 CLIENT_TYPES = frozenset(
@@ -128,6 +131,7 @@ CLIENT_TYPES = frozenset(
         "recovery-report",
         "media-state",
         "moderate",
+        "stats",
     }
 )
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)

@@ -12,6 +12,7 @@
  * @module call
  */
 
+import { CallStats } from './call-stats.js';
 import { Emitter } from './emitter.js';
 import { ErrorCode, PeercallError } from './errors.js';
 import { CallEvent } from './events.js';
@@ -103,6 +104,15 @@ export class Call extends Emitter {
       emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
       on: (event, listener) => this.on(/** @type {any} */ (event), listener),
     });
+    /** Live statistics and network quality: see {@link CallStats}. */
+    this.stats = new CallStats({
+      connection: () => {
+        const [peerId, entry] = this.#links.entries().next().value ?? [];
+        return entry ? { peerId, pc: entry.link.pc } : null;
+      },
+      send: (frame) => { if (!this.#reconnecting) this.#signal.send(frame); },
+      emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
+    });
     for (const peer of (init.session.joined.peers ?? []).map(toPeer)) this.#addPeer(peer, false);
     this.#stopNetwork = watchNetwork({
       online: () => this.#networkBack('offline'), // back online: the cause was being offline
@@ -190,6 +200,7 @@ export class Call extends Emitter {
   #attach({ signal, joined }) {
     this.#signal = signal;
     signal.on('frame', (frame) => { if (signal === this.#signal) this.#onFrame(frame); });
+    signal.on('pong', (frame) => { if (signal === this.#signal) this.stats?.handlePong(frame); });
     signal.on('error', (error) => {
       // While we take the session over on a new socket, the server tells the old one it
       // was replaced: that is us, not another device.
@@ -352,6 +363,9 @@ export class Call extends Emitter {
       case 'moderation':
         this.media.handleModeration(frame);
         return;
+      case 'peer-stats':
+        this.stats.handlePeerStats(frame);
+        return;
       case 'room-ended':
         for (const [peerId, peer] of [...this.#peers]) this.emit(CallEvent.PeerLeft, { peerId, reason: 'room_ended', peer });
         this.#end('room_ended');
@@ -470,6 +484,7 @@ export class Call extends Emitter {
     if (this.#ended) return;
     this.#ended = true;
     this.#stopNetwork();
+    this.stats.stop();
     if (typeof window !== 'undefined') window.removeEventListener('pagehide', this.#onPageHide);
     this.#retryWait.wake(); // end a reconnect wait at once
     this.#signal.close(1000, reason);

@@ -1,0 +1,225 @@
+/**
+ * `call.stats`: live statistics and network quality of a call.
+ *
+ * Every second it samples getStats of the connection to the peer (stats.js), rates the
+ * sample (quality.js), probes our own path to the call server (signaling ping RTT), and
+ * decides who is the problem and whether to alert (network-quality.js). Every ~2 s it sends
+ * a compact `stats` frame; the server stores it in the call's timeline and forwards it to
+ * the other side as `peer-stats`, so each side learns the other's level and causes.
+ *
+ * Events are emitted through the Call (see events.js): `statsSample`, `qualityChanged`,
+ * `qualityAlert`, `qualityAlertCleared`.
+ *
+ * @module call-stats
+ */
+
+import { CallEvent } from './events.js';
+import { AlertTracker, LevelFilter, attribute } from './network-quality.js';
+import { assess } from './quality.js';
+import { startSampler } from './stats.js';
+
+/**
+ * @typedef {object} CallStatsHooks
+ * @property {() => {peerId: string, pc: RTCPeerConnection} | null} connection the connection to rate (1:1: the first peer)
+ * @property {(frame: Record<string, any>) => void} send a signaling frame
+ * @property {(event: string, payload: any) => void} emit a Call event
+ */
+
+/** @typedef {{t: number, sample: import('./stats.js').StatsSample, assessment: import('./quality.js').Assessment}} HistoryEntry */
+
+export const SAMPLE_INTERVAL_MS = 1000;
+export const SEND_INTERVAL_MS = 2000;
+export const HISTORY_MS = 180_000;
+/** A peer summary older than this is ignored (the other side stopped reporting). */
+const PEER_SUMMARY_TTL_MS = 7000;
+/** The first samples are not alerted on: the bandwidth estimate is still ramping up. */
+const WARMUP_SAMPLES = 5;
+const PROBE_WINDOW = 8;
+const PROBE_INTERVAL_MS = 500;
+const PROBE_TIMEOUT_MS = 2000;
+
+/** Our own path to the call server: a ping every second, RTT spikes and timeouts mean trouble. */
+class AccessProbe {
+  /** @type {Map<number, number>} ping ts → sent at */
+  #pending = new Map();
+  /** @type {boolean[]} last results, true = bad */
+  #window = [];
+  #baseline = Infinity;
+
+  /** @param {(frame: Record<string, any>) => void} send */
+  tick(send) {
+    const now = Date.now();
+    for (const [ts, sentAt] of this.#pending) {
+      if (now - sentAt > PROBE_TIMEOUT_MS) {
+        this.#pending.delete(ts);
+        this.#push(true);
+      }
+    }
+    if (this.#pending.size < 4) {
+      this.#pending.set(now, now);
+      send({ type: 'ping', ts: now });
+    }
+  }
+
+  /** @param {Record<string, any>} frame a `pong` */
+  pong(frame) {
+    const ts = Number(frame.ts);
+    if (!this.#pending.has(ts)) return;
+    this.#pending.delete(ts);
+    const rtt = Date.now() - ts;
+    this.#baseline = Math.min(this.#baseline, rtt);
+    this.#push(rtt > this.#baseline + Math.max(100, this.#baseline));
+  }
+
+  /** @param {boolean} bad */
+  #push(bad) {
+    this.#window.push(bad);
+    if (this.#window.length > PROBE_WINDOW) this.#window.shift();
+  }
+
+  /** @returns {'ok' | 'unstable' | 'unknown'} */
+  get state() {
+    if (this.#window.length < 3) return 'unknown';
+    return this.#window.filter(Boolean).length >= 2 ? 'unstable' : 'ok';
+  }
+}
+
+/** Live statistics of a call; created by the Call, read as `call.stats`. */
+export class CallStats {
+  #hooks;
+  /** @type {HistoryEntry[]} */
+  #history = [];
+  /** @type {{t: number, summary: Record<string, any>} | null} */
+  #peer = null;
+  #probe = new AccessProbe();
+  #alerts = new AlertTracker();
+  #levels = { local: new LevelFilter(), remote: new LevelFilter() };
+  #samples = 0;
+  #lastSent = 0;
+  /** @type {{stop: () => void} | null} */
+  #sampler = null;
+  /** @type {RTCPeerConnection | null} */
+  #pc = null;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  #probeTimer;
+
+  /** @param {CallStatsHooks} hooks */
+  constructor(hooks) {
+    this.#hooks = hooks;
+    this.#sampler = startSampler(async () => {
+      const conn = this.#hooks.connection();
+      if (!conn) return null;
+      if (conn.pc !== this.#pc) {
+        this.#pc = conn.pc; // a new connection (recovery, rejoin): counters start over
+        return { report: await conn.pc.getStats(), fresh: true };
+      }
+      return { report: await conn.pc.getStats(), fresh: false };
+    }, (sample) => this.#onSample(sample), SAMPLE_INTERVAL_MS);
+    this.#probeTimer = setInterval(() => this.#probe.tick(this.#hooks.send), PROBE_INTERVAL_MS);
+  }
+
+  /** @returns {HistoryEntry[]} the samples of the last ~3 minutes, oldest first */
+  get history() {
+    return [...this.#history];
+  }
+
+  /** @returns {import('./quality.js').QualityLevel | null} our current level (null: no sample yet) */
+  get localLevel() {
+    return this.#levels.local.level;
+  }
+
+  /** @returns {import('./quality.js').QualityLevel | null} the other side's level, as they report it */
+  get remoteLevel() {
+    return this.#levels.remote.level;
+  }
+
+  /** @returns {Record<string, any> | null} the other side's latest summary */
+  get peerSummary() {
+    return this.#peer && Date.now() - this.#peer.t < PEER_SUMMARY_TTL_MS ? this.#peer.summary : null;
+  }
+
+  /** @returns {'ok' | 'unstable' | 'unknown'} our path to the call server */
+  get access() {
+    return this.#probe.state;
+  }
+
+  /** @param {'local' | 'remote' | 'path'} side @returns {boolean} an alert is raised for that side */
+  alertActive(side) {
+    return this.#alerts.active(side);
+  }
+
+  /** @param {Record<string, any>} frame a `pong` frame (our probe's answer) */
+  handlePong(frame) {
+    this.#probe.pong(frame);
+  }
+
+  /** @param {Record<string, any>} frame a `peer-stats` frame */
+  handlePeerStats(frame) {
+    const summary = frame.summary;
+    if (!summary || typeof summary !== 'object') return;
+    this.#peer = { t: Date.now(), summary };
+    if (typeof summary.level === 'string' && this.#levels.remote.push(summary.level)) {
+      this.#hooks.emit(CallEvent.QualityChanged, { side: 'remote', level: summary.level, causes: summary.causes ?? [] });
+    }
+  }
+
+  /** @param {import('./stats.js').StatsSample} sample */
+  #onSample(sample) {
+    const assessment = assess(sample);
+    const now = sample.t;
+    this.#samples += 1;
+    this.#history.push({ t: now, sample, assessment });
+    while (this.#history.length && now - this.#history[0].t > HISTORY_MS) this.#history.shift();
+    this.#hooks.emit(CallEvent.StatsSample, { sample, assessment });
+    if (this.#levels.local.push(assessment.level)) {
+      this.#hooks.emit(CallEvent.QualityChanged, { side: 'local', level: assessment.level, causes: assessment.causes });
+    }
+    if (this.#samples > WARMUP_SAMPLES || assessment.level === 'lost') {
+      const who = attribute(assessment, this.#probe.state, /** @type {any} */ (this.peerSummary));
+      for (const change of this.#alerts.update(who)) {
+        const event = change.raised ? CallEvent.QualityAlert : CallEvent.QualityAlertCleared;
+        this.#hooks.emit(event, { side: change.side, causes: change.causes, reason: change.reason });
+      }
+    }
+    if (now - this.#lastSent >= SEND_INTERVAL_MS - 100) {
+      this.#lastSent = now;
+      this.#hooks.send(summaryFrame(sample, assessment, this.#probe.state));
+    }
+  }
+
+  /** Stop sampling (the call ended). */
+  stop() {
+    this.#sampler?.stop();
+    clearInterval(this.#probeTimer);
+  }
+}
+
+const WIRE_FIELDS = /** @type {const} */ ([
+  'rtt_ms', 'jitter_ms', 'jitter_out_ms', 'loss_in', 'loss_out', 'packets_in', 'kbps_in', 'kbps_out', 'avail_out_kbps',
+  'fps_in', 'fps_out', 'width_in', 'height_in', 'width_out', 'height_out', 'freeze_in', 'limitation',
+]);
+
+/**
+ * The `stats` frame (docs/protocol.md): our level, causes per direction, and the figures.
+ * @param {import('./stats.js').StatsSample} sample
+ * @param {import('./quality.js').Assessment} a
+ * @param {'ok' | 'unstable' | 'unknown'} access
+ */
+export function summaryFrame(sample, a, access) {
+  /** @type {Record<string, any>} */
+  const figures = {};
+  for (const key of WIRE_FIELDS) if (sample[key] !== null && sample[key] !== undefined) figures[key] = sample[key];
+  if (sample.pair) figures.pair = sample.pair;
+  return {
+    type: 'stats',
+    level: a.level,
+    mos: a.mos === null ? null : Math.round(a.mos * 100) / 100,
+    causes: a.causes,
+    recv_level: a.recv.level,
+    send_level: a.send.level,
+    recv_causes: a.recv.causes,
+    send_causes: a.send.causes,
+    access,
+    sample: figures,
+  };
+}
