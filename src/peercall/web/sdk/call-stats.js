@@ -37,14 +37,33 @@ const WARMUP_SAMPLES = 5;
 const PROBE_WINDOW = 8;
 const PROBE_INTERVAL_MS = 500;
 const PROBE_TIMEOUT_MS = 2000;
+/** A pong this much slower than the best RTT seen is a spike. */
+const SPIKE_MS = 150;
+const LAG_TICK_MS = 50;
+const STALL_MS = 40;
 
-/** Our own path to the call server: a ping every second, RTT spikes and timeouts mean trouble. */
+/**
+ * Our own path to the call server: a ping every 500 ms; RTT spikes (TCP retransmissions,
+ * queues) and timeouts mean trouble. A probe during which our own main thread stalled
+ * (a busy machine delays the pong's handler, not the network) is not counted.
+ */
 class AccessProbe {
   /** @type {Map<number, number>} ping ts → sent at */
   #pending = new Map();
   /** @type {boolean[]} last results, true = bad */
   #window = [];
   #baseline = Infinity;
+  #lastStallAt = 0;
+  #lagTick = Date.now();
+  #lagTimer = setInterval(() => {
+    const now = Date.now();
+    if (now - this.#lagTick > LAG_TICK_MS + STALL_MS) this.#lastStallAt = now;
+    this.#lagTick = now;
+  }, LAG_TICK_MS);
+
+  stop() {
+    clearInterval(this.#lagTimer);
+  }
 
   /** @param {(frame: Record<string, any>) => void} send */
   tick(send) {
@@ -66,9 +85,11 @@ class AccessProbe {
     const ts = Number(frame.ts);
     if (!this.#pending.has(ts)) return;
     this.#pending.delete(ts);
-    const rtt = Date.now() - ts;
+    const now = Date.now();
+    const rtt = now - ts;
     this.#baseline = Math.min(this.#baseline, rtt);
-    this.#push(rtt > this.#baseline + Math.max(100, this.#baseline));
+    if (this.#lastStallAt >= ts) return; // we were stalled, not the network
+    this.#push(rtt > this.#baseline + Math.max(SPIKE_MS, this.#baseline));
   }
 
   /** @param {boolean} bad */
@@ -190,6 +211,7 @@ export class CallStats {
   /** Stop sampling (the call ended). */
   stop() {
     this.#sampler?.stop();
+    this.#probe.stop();
     clearInterval(this.#probeTimer);
   }
 }
