@@ -80,6 +80,11 @@ async def impair_and_recover(
         expect(call, "b", "qualityAlert", start, 15, side="remote"),
     )
     await asyncio.sleep(3)  # a sustained impairment
+    # The call page words it: A is told its own connection is the problem, B that A's is.
+    banner_a = await call["a"].page.get_by_test_id("quality-banner").inner_text()
+    banner_b = await call["b"].page.get_by_test_id("quality-banner").inner_text()
+    assert banner_a.startswith("Your "), banner_a
+    assert banner_b.startswith("A's "), banner_b
     alert_a = next(e for e in await quality_events(call["a"].page, start) if e["name"] == "qualityAlert")
     repaired = now_ms()
     repair()
@@ -88,6 +93,9 @@ async def impair_and_recover(
         expect(call, "b", "qualityAlertCleared", repaired, 30, side="remote"),
     )
     repaired_at = (repaired - start) / 1000
+    for label in ("a", "b"):
+        banner = call[label].page.get_by_test_id("quality-banner")
+        await banner.wait_for(state="hidden", timeout=15_000)
     log = await event_log(call, start)
     # While the fault lasted, B never blamed itself and A never blamed B. (After the repair,
     # B's bandwidth estimate needs a few seconds to climb back: "their upload" is then true.)

@@ -11,7 +11,9 @@ import {
   peerRemovedText,
 } from './messages.js';
 import { setupOwnMedia } from './own-media.js';
+import { setupQualityBanner } from './quality-banner.js';
 import { setupRemoteTile } from './remote-tile.js';
+import { setupStatsPanel } from './stats-panel.js';
 import { CallTimer, formatDuration } from './timer.js';
 import { decodeTokenClaims, readLinkParams } from './token.js';
 import { View } from './view.js';
@@ -126,6 +128,9 @@ function runCall(call) {
   view.localVideo.play().catch(() => {});
   setupOwnMedia(call, view, ownName);
   const tile = setupRemoteTile(call, view);
+  const stage = /** @type {HTMLElement} */ (view.remoteVideo.parentElement);
+  setupQualityBanner(call, stage);
+  setupStatsPanel(call, stage, /** @type {HTMLElement} */ (view.hangupButton.parentElement));
 
   call.on(CallEvent.PeerJoined, ({ peer }) => {
     remote = peer;

@@ -1,0 +1,94 @@
+"""Attribution and alert hysteresis of the SDK (network-quality.js, run under Node), fed with
+assessments of the recorded Chromium samples (tests/unit/data/stats_samples.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from peercall.testing.jsmodel import node_available, run_js
+
+pytestmark = pytest.mark.skipif(not node_available(), reason="node is not installed (scripts/setup.sh installs it)")
+
+DATA = json.loads((Path(__file__).parent / "data" / "stats_samples.json").read_text())
+
+
+def recorded(phase: str, side: str, index: int = 3) -> dict[str, Any]:
+    return [e["sample"] for e in DATA["samples"] if e["phase"] == phase and e["side"] == side][index]
+
+
+ATTRIBUTE = """
+const local = quality.assess(input.sample);
+const remote = input.remote ? { ...input.remote, ...(input.remote.sample ? (() => {
+  const a = quality.assess(input.remote.sample);
+  return { level: a.level, causes: a.causes, send_causes: a.send.causes,
+           recv_level: a.recv.level, send_level: a.send.level };
+})() : {}) } : null;
+return nq.attribute(local, input.access, remote);
+"""
+
+
+def attribute(sample: dict[str, Any], access: str, remote: dict[str, Any] | None) -> dict[str, Any]:
+    result: dict[str, Any] = run_js(ATTRIBUTE, [{"sample": sample, "access": access, "remote": remote}])[0]
+    return result
+
+
+def test_stats_attribution_by_server_path_probe() -> None:
+    a_lossy, b_lossy = recorded("loss25_a", "a"), recorded("loss25_a", "b")
+    # Both ends see the loss; only A's own path to the server is unstable: A is the problem.
+    at_a = attribute(a_lossy, "unstable", {"sample": b_lossy, "access": "ok"})
+    at_b = attribute(b_lossy, "ok", {"sample": a_lossy, "access": "unstable"})
+    assert (at_a["blame"], at_a["reason"]) == ("local", "unstable") and "loss" in at_a["causes"]
+    assert (at_b["blame"], at_b["reason"]) == ("remote", "unstable")
+    # No side-specific evidence: honest "the path between you".
+    assert attribute(b_lossy, "ok", {"sample": a_lossy, "access": "ok"})["blame"] == "path"
+    assert attribute(b_lossy, "unstable", {"sample": a_lossy, "access": "unstable"})["blame"] == "path"
+    assert attribute(b_lossy, "ok", None)["blame"] == "path"
+
+
+def test_stats_attribution_by_sender_limits() -> None:
+    capped = next(
+        e["sample"] for e in DATA["samples"] if e["phase"] == "cap250_a" and e["sample"]["limitation"] == "bandwidth"
+    )
+    starved_view = recorded("cap250_a", "b", 1)
+    at_a = attribute(capped, "ok", {"sample": starved_view, "access": "ok"})
+    at_b = attribute(starved_view, "ok", {"sample": capped, "access": "ok"})
+    assert (at_a["blame"], at_a["reason"], at_a["causes"]) == ("local", "upload", ["bandwidth"])
+    assert (at_b["blame"], at_b["reason"]) == ("remote", "upload")
+    cpu = {**recorded("clean", "a"), "limitation": "cpu", "fps_out": 5}
+    assert attribute(cpu, "ok", None) == {"blame": "local", "causes": ["cpu"], "reason": "cpu"}
+
+
+def test_stats_attribution_clean_call_blames_nobody() -> None:
+    clean_a, clean_b = recorded("clean", "a"), recorded("clean", "b")
+    assert attribute(clean_a, "unstable", {"sample": clean_b, "access": "ok"})["blame"] is None
+
+
+HYSTERESIS = """
+const tracker = new nq.AlertTracker();
+return input.map((blame) => tracker.update({ blame, causes: ['loss'], reason: 'x' })
+  .map((c) => `${c.raised ? '+' : '-'}${c.side}`).join(','));
+"""
+
+
+def test_stats_alerts_have_hysteresis() -> None:
+    seq = ["local", None, "local", "local", "local", None, "local", None, None, None, None, "path", "path"]
+    seq += ["path", "path", "path", "remote", "remote"]
+    (changes,) = run_js(HYSTERESIS, [seq])
+    assert changes == [
+        "", "", "", "+local", "", "", "", "", "", "", "-local",  # one blip raises nothing; 4 calm s clear
+        "", "", "", "", "+path",  # the path alert waits 5 s
+        "", "+remote",
+    ]  # fmt: skip
+
+
+def test_stats_level_filter_needs_two_samples_except_lost() -> None:
+    script = """
+    const f = new nq.LevelFilter();
+    return input.map((level) => (f.push(level) ? f.level : ''));
+    """
+    (changes,) = run_js(script, [["excellent", "poor", "excellent", "poor", "poor", "lost", "good", "good"]])
+    assert changes == ["excellent", "", "", "", "poor", "lost", "", "good"]
