@@ -27,12 +27,16 @@ const remote = input.remote ? { ...input.remote, ...(input.remote.sample ? (() =
   return { level: a.level, causes: a.causes, send_causes: a.send.causes,
            recv_level: a.recv.level, send_level: a.send.level };
 })() : {}) } : null;
-return nq.attribute(local, input.access, remote);
+return nq.attribute(local, input.access, remote, input.recent ?? null);
 """
 
 
-def attribute(sample: dict[str, Any], access: str, remote: dict[str, Any] | None) -> dict[str, Any]:
-    result: dict[str, Any] = run_js(ATTRIBUTE, [{"sample": sample, "access": access, "remote": remote}])[0]
+def attribute(
+    sample: dict[str, Any], access: str, remote: dict[str, Any] | None, recent: dict[str, str] | None = None
+) -> dict[str, Any]:
+    result: dict[str, Any] = run_js(
+        ATTRIBUTE, [{"sample": sample, "access": access, "remote": remote, "recent": recent}]
+    )[0]
     return result
 
 
@@ -60,6 +64,23 @@ def test_stats_attribution_by_sender_limits() -> None:
     assert (at_b["blame"], at_b["reason"]) == ("remote", "upload")
     cpu = {**recorded("clean", "a"), "limitation": "cpu", "fps_out": 5}
     assert attribute(cpu, "ok", None) == {"blame": "local", "causes": ["cpu"], "reason": "cpu"}
+
+
+def test_stats_starved_estimate_after_loss_is_recovery_not_upload() -> None:
+    """Recorded: B's bandwidth estimate collapsed with the loss on A's link; right after the
+    loss ends B still sends starved video. That is A's problem ending, not B's upload."""
+    b_after = next(
+        e["sample"]
+        for e in DATA["samples"]
+        if e["phase"] == "recovered" and e["side"] == "b" and e["sample"]["limitation"] == "bandwidth"
+    )
+    a_after = recorded("recovered", "a", 1)
+    assert attribute(b_after, "ok", {"sample": a_after, "access": "ok"})["reason"] == "upload"  # without memory
+    recent = {"blame": "remote", "reason": "unstable"}
+    at_b = attribute(b_after, "ok", {"sample": a_after, "access": "ok"}, recent)
+    assert (at_b["blame"], at_b["reason"], at_b["recovering"]) == ("remote", "unstable", True)
+    at_a = attribute(a_after, "ok", {"sample": b_after, "access": "ok"}, {"blame": "local", "reason": "unstable"})
+    assert (at_a["blame"], at_a["recovering"]) == ("local", True)
 
 
 def test_stats_attribution_clean_call_blames_nobody() -> None:

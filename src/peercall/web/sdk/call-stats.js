@@ -14,7 +14,7 @@
  */
 
 import { CallEvent } from './events.js';
-import { AlertTracker, LevelFilter, attribute } from './network-quality.js';
+import { AlertTracker, LevelFilter, RECENT_MS, attribute } from './network-quality.js';
 import { assess } from './quality.js';
 import { startSampler } from './stats.js';
 
@@ -116,6 +116,8 @@ export class CallStats {
   #alerts = new AlertTracker();
   #levels = { local: new LevelFilter(), remote: new LevelFilter() };
   #samples = 0;
+  /** @type {{blame: import('./network-quality.js').Side, reason: string, t: number} | null} */
+  #recent = null;
   #lastSent = 0;
   /** @type {{stop: () => void} | null} */
   #sampler = null;
@@ -196,7 +198,11 @@ export class CallStats {
       this.#hooks.emit(CallEvent.QualityChanged, { side: 'local', level: assessment.level, causes: assessment.causes });
     }
     if (this.#samples > WARMUP_SAMPLES || assessment.level === 'lost') {
-      const who = attribute(assessment, this.#probe.state, /** @type {any} */ (this.peerSummary));
+      const recent = this.#recent && now - this.#recent.t < RECENT_MS ? this.#recent : null;
+      const who = attribute(assessment, this.#probe.state, /** @type {any} */ (this.peerSummary), recent);
+      if (who.blame && !who.recovering && (who.reason === 'unstable' || who.reason === 'path')) {
+        this.#recent = { blame: who.blame, reason: who.reason, t: now };
+      }
       for (const change of this.#alerts.update(who)) {
         const event = change.raised ? CallEvent.QualityAlert : CallEvent.QualityAlertCleared;
         this.#hooks.emit(event, { side: change.side, causes: change.causes, reason: change.reason });

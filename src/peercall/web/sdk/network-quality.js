@@ -39,10 +39,13 @@
  * @property {Side | null} blame who is the problem (null: no problem)
  * @property {QualityCause[]} causes
  * @property {string} reason machine-readable hint: `unstable`, `cpu`, `upload` or `path`
+ * @property {boolean} [recovering] explained by a problem blamed in the last seconds (see `recent`)
  */
 
 export const ALERT_ON = 2;
 export const ALERT_OFF = 4;
+/** How long a blamed unstable network explains a sender's starved bandwidth estimate. */
+export const RECENT_MS = 15_000;
 /** The path alert waits longer: the server-path probes usually name a side within seconds. */
 export const PATH_ALERT_ON = 5;
 const SENDER_LIMITS = /** @type {QualityCause[]} */ (['cpu', 'bandwidth']);
@@ -52,9 +55,12 @@ const SENDER_LIMITS = /** @type {QualityCause[]} */ (['cpu', 'bandwidth']);
  * @param {Assessment} local our assessment of the latest sample
  * @param {'ok' | 'unstable' | 'unknown'} localAccess our server-path probe
  * @param {PeerSummary | null} remote the other side's latest summary (null: unknown or stale)
+ * @param {{blame: Side, reason: string} | null} [recent] an unstable network or path blamed in the
+ *   last {@link RECENT_MS}: a sender still starved right after it is recovering from *that*
+ *   (its bandwidth estimate collapsed with the loss and climbs back slowly), not upload-limited
  * @returns {Attribution}
  */
-export function attribute(local, localAccess, remote) {
+export function attribute(local, localAccess, remote, recent = null) {
   const ownLimits = local.send.causes.filter((c) => SENDER_LIMITS.includes(c));
   const theirLimits = remote ? (remote.send_causes ?? []).filter((c) => SENDER_LIMITS.includes(c)) : [];
   const bad = (/** @type {string | undefined} */ level) => level === 'poor' || level === 'lost';
@@ -64,8 +70,12 @@ export function attribute(local, localAccess, remote) {
   // 1. One side's own path to the server is unstable, the other's is fine: that side.
   if (localAccess === 'unstable' && theirAccess !== 'unstable') return { blame: 'local', causes, reason: 'unstable' };
   if (theirAccess === 'unstable' && localAccess !== 'unstable') return { blame: 'remote', causes, reason: 'unstable' };
-  // 2. A sender held back by its CPU or its upload bandwidth.
+  // 2. A sender held back by its CPU or its upload bandwidth (unless still recovering from 1).
   const limited = (/** @type {QualityCause[]} */ list) => (list.includes('cpu') ? 'cpu' : 'upload');
+  const onlyBandwidth = [...ownLimits, ...theirLimits].every((c) => c === 'bandwidth');
+  if (recent && onlyBandwidth && (ownLimits.length || theirLimits.length)) {
+    return { blame: recent.blame, causes, reason: recent.reason, recovering: true };
+  }
   if (ownLimits.length) return { blame: 'local', causes: ownLimits, reason: limited(ownLimits) };
   if (theirLimits.length) return { blame: 'remote', causes: theirLimits, reason: limited(theirLimits) };
   // 3. Loss or delay that both ends see alike: the path between us, side unknown.

@@ -65,8 +65,9 @@ export function setupQualityBanner(call, stage) {
   const active = new Map();
   const render = () => {
     const [peer] = call.peers.values();
-    // Ours first: it is the one the user can act on.
-    const shown = ['local', 'remote', 'path'].map((side) => active.get(side)).filter(Boolean);
+    // Ours first: it is the one the user can act on. "Between you" only while no side is named.
+    const sides = active.has('local') || active.has('remote') ? ['local', 'remote'] : ['path'];
+    const shown = sides.map((side) => active.get(side)).filter(Boolean);
     banner.hidden = shown.length === 0;
     banner.textContent = shown.map((alert) => alertText(/** @type {any} */ (alert), peer?.name ?? '')).join(' ');
     banner.dataset.side = shown.length ? /** @type {any} */ (shown[0]).side : '';
