@@ -53,7 +53,13 @@ async def one_round(topo: Topology, call: NetCall, kind: str, loss: float, cap: 
         since(call, "a", "qualityAlertCleared", repaired, side="local"),
         since(call, "b", "qualityAlertCleared", repaired, side="remote"),
     )
-    if None in (poor, alert_a, alert_b, clear_a, clear_b):  # show what happened instead
+    wrong = [
+        e
+        for label, blamed in (("a", "remote"), ("b", "local"))
+        for e in await quality_events(call[label].page, start)
+        if e["name"] == "qualityAlert" and e["side"] == blamed
+    ]
+    if wrong or None in (poor, alert_a, alert_b, clear_a, clear_b):  # show what happened
         for label in ("a", "b"):
             for e in await quality_events(call[label].page, start):
                 print(label, round((e["t"] - start) / 1000, 1), e, file=sys.stderr)
@@ -63,12 +69,6 @@ async def one_round(topo: Topology, call: NetCall, kind: str, loss: float, cap: 
                 repaired,
             )
             print(label, "after repair:", history, file=sys.stderr)
-    wrong = [
-        e
-        for label, blamed in (("a", "remote"), ("b", "local"))
-        for e in await quality_events(call[label].page, start)
-        if e["name"] == "qualityAlert" and e["side"] == blamed
-    ]
     return {"kind": kind, "poor": poor, "alert_a": alert_a, "alert_b": alert_b, "clear_a": clear_a,
             "clear_b": clear_b, "wrong": len(wrong)}  # fmt: skip
 

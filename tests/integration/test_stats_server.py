@@ -90,7 +90,7 @@ async def test_stats_frames_forwarded_stored_and_summarised(server: ServerProces
     ]
     by_identity = {s["identity"]: s for s in body["summary"]}
     assert by_identity["alice"]["worst_level"] == "poor" and by_identity["alice"]["reports"] == 2
-    assert by_identity["alice"]["rtt_ms"] == {"avg": 50.0, "p95": 60.0, "max": 60.0}
+    assert by_identity["alice"]["rtt_ms"] == {"avg": 50.0, "min": 40.0, "p95": 60.0, "max": 60.0}
     assert by_identity["alice"]["loss_in"]["max"] == 0.3
     assert by_identity["alice"]["seconds_in_level"]["poor"] == 2.0
     assert 1.0 <= by_identity["alice"]["seconds_in_level"]["excellent"] <= 3.0

@@ -30,6 +30,7 @@ def _figure(values: Iterable[float | None]) -> dict[str, float] | None:
         return None
     return {
         "avg": round(sum(present) / len(present), 4),
+        "min": round(min(present), 4),  # for MOS, the worst moment
         "p95": round(percentile(present, 95), 4),
         "max": round(max(present), 4),
     }

@@ -35,7 +35,8 @@ const PEER_SUMMARY_TTL_MS = 7000;
 /** The first samples are not alerted on: the bandwidth estimate is still ramping up. */
 const WARMUP_SAMPLES = 5;
 const PROBE_WINDOW = 8;
-const PROBE_INTERVAL_MS = 500;
+const PROBE_FAST_MS = 250;
+const PROBE_SLOW_MS = 1000;
 const PROBE_TIMEOUT_MS = 2000;
 /** A pong this much slower than the best RTT seen is a spike. */
 const SPIKE_MS = 150;
@@ -43,8 +44,8 @@ const LAG_TICK_MS = 50;
 const STALL_MS = 40;
 
 /**
- * Our own path to the call server: a ping every 500 ms; RTT spikes (TCP retransmissions,
- * queues) and timeouts mean trouble. A probe during which our own main thread stalled
+ * Our own path to the call server: a ping every second, every 250 ms while the call has a
+ * problem to attribute; RTT spikes (TCP retransmissions, queues) and timeouts mean trouble. A probe during which our own main thread stalled
  * (a busy machine delays the pong's handler, not the network) is not counted.
  */
 class AccessProbe {
@@ -54,6 +55,7 @@ class AccessProbe {
   #window = [];
   #baseline = Infinity;
   #lastStallAt = 0;
+  #lastPingAt = 0;
   #lagTick = Date.now();
   #lagTimer = setInterval(() => {
     const now = Date.now();
@@ -65,16 +67,18 @@ class AccessProbe {
     clearInterval(this.#lagTimer);
   }
 
-  /** @param {(frame: Record<string, any>) => void} send */
-  tick(send) {
+  /** @param {(frame: Record<string, any>) => void} send @param {boolean} urgent */
+  tick(send, urgent) {
     const now = Date.now();
     for (const [ts, sentAt] of this.#pending) {
       if (now - sentAt > PROBE_TIMEOUT_MS) {
         this.#pending.delete(ts);
-        this.#push(true);
+        if (this.#lastStallAt < ts) this.#push(true); // no answer in 2 s (unless we were the ones stalled)
       }
     }
-    if (this.#pending.size < 4) {
+    if (now - this.#lastPingAt < (urgent ? PROBE_FAST_MS : PROBE_SLOW_MS) - 20) return;
+    if (this.#pending.size < PROBE_TIMEOUT_MS / PROBE_FAST_MS) {
+      this.#lastPingAt = now;
       this.#pending.set(now, now);
       send({ type: 'ping', ts: now });
     }
@@ -119,6 +123,7 @@ export class CallStats {
   /** @type {{blame: import('./network-quality.js').Side, reason: string, t: number} | null} */
   #recent = null;
   #lastSent = 0;
+  #lastSentKey = '';
   /** @type {{stop: () => void} | null} */
   #sampler = null;
   /** @type {RTCPeerConnection | null} */
@@ -138,7 +143,7 @@ export class CallStats {
       }
       return { report: await conn.pc.getStats(), fresh: false };
     }, (sample) => this.#onSample(sample), SAMPLE_INTERVAL_MS);
-    this.#probeTimer = setInterval(() => this.#probe.tick(this.#hooks.send), PROBE_INTERVAL_MS);
+    this.#probeTimer = setInterval(() => this.#probe.tick(this.#hooks.send, this.#urgent()), PROBE_FAST_MS);
   }
 
   /** @returns {HistoryEntry[]} the samples of the last ~3 minutes, oldest first */
@@ -169,6 +174,13 @@ export class CallStats {
   /** @param {'local' | 'remote' | 'path'} side @returns {boolean} an alert is raised for that side */
   alertActive(side) {
     return this.#alerts.active(side);
+  }
+
+  /** A problem to attribute: ours or theirs is poor (then the server-path probe runs fast). */
+  #urgent() {
+    const last = this.#history.at(-1)?.assessment.level;
+    const theirs = this.peerSummary?.level;
+    return last === 'poor' || last === 'lost' || theirs === 'poor' || theirs === 'lost';
   }
 
   /** @param {Record<string, any>} frame a `pong` frame (our probe's answer) */
@@ -208,8 +220,13 @@ export class CallStats {
         this.#hooks.emit(event, { side: change.side, causes: change.causes, reason: change.reason });
       }
     }
-    if (now - this.#lastSent >= SEND_INTERVAL_MS - 100) {
+    // Every ~2 s; sooner (within the server's 1/s limit) when our level or access changed,
+    // so the other side learns of a problem without waiting for the next report.
+    const key = `${assessment.level}/${this.#probe.state}`;
+    const since = now - this.#lastSent;
+    if (since >= SEND_INTERVAL_MS - 100 || (key !== this.#lastSentKey && since >= 950)) {
       this.#lastSent = now;
+      this.#lastSentKey = key;
       this.#hooks.send(summaryFrame(sample, assessment, this.#probe.state));
     }
   }
