@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from peercall.testing.netcall import NetCall, api_get, call_in_netns, now_ms
 from peercall.testing.netns import Topology
@@ -95,8 +96,22 @@ async def impair_and_recover(
         expect(call, "b", "qualityAlertCleared", repaired, 30, side="remote"),
     )
     for label in ("a", "b"):
-        banner = call[label].page.get_by_test_id("quality-banner")
-        await banner.wait_for(state="hidden", timeout=15_000)
+        try:
+            await call[label].page.get_by_test_id("quality-banner").wait_for(state="hidden", timeout=15_000)
+        except PlaywrightTimeout:
+            history = [
+                (
+                    h["assessment"]["level"],
+                    h["assessment"]["causes"],
+                    h["sample"].get("fps_in"),
+                    h["sample"].get("freeze_in"),
+                )
+                for h in await stats_history(call[label].page, repaired)
+            ]
+            log = "\n".join(map(str, await event_log(call, start)))
+            raise AssertionError(
+                f"{label}: banner still shown after the repair\n{log}\n{label} after repair: {history}"
+            ) from None
     # B never blamed itself, A never blamed B, neither while the fault lasted nor while the call
     # recovered from it (bandwidth estimates climbing back are A's problem ending, not B's upload).
     log = await event_log(call, start)

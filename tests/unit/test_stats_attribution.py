@@ -83,6 +83,14 @@ def test_stats_starved_estimate_after_loss_is_recovery_not_upload() -> None:
     assert (at_a["blame"], at_a["recovering"]) == ("local", True)
 
 
+def test_stats_probe_flip_right_after_blame_is_not_trusted() -> None:
+    a_lossy, b_lossy = recorded("loss25_a", "a"), recorded("loss25_a", "b")
+    recent = {"blame": "remote", "reason": "unstable"}  # B blamed A a moment ago
+    flipped = attribute(b_lossy, "unstable", {"sample": a_lossy, "access": "ok"}, recent)
+    assert (flipped["blame"], flipped["recovering"]) == ("path", True)  # does not become the new "recent"
+    assert attribute(b_lossy, "ok", {"sample": a_lossy, "access": "unstable"}, recent)["blame"] == "remote"
+
+
 def test_stats_attribution_clean_call_blames_nobody() -> None:
     clean_a, clean_b = recorded("clean", "a"), recorded("clean", "b")
     assert attribute(clean_a, "unstable", {"sample": clean_b, "access": "ok"})["blame"] is None
@@ -113,3 +121,34 @@ def test_stats_level_filter_needs_two_samples_except_lost() -> None:
     """
     (changes,) = run_js(script, [["excellent", "poor", "excellent", "poor", "poor", "lost", "good", "good"]])
     assert changes == ["excellent", "", "", "", "poor", "lost", "", "good"]
+
+
+PROBE = """
+let now = 10_000;
+Date.now = () => now;
+const p = new probe.AccessProbe();
+p.stop(); // the stall detector needs a running event loop; time is simulated here
+const sent = [];
+const states = [];
+for (const [rttMs, answered] of input) {
+  now += 250;
+  p.tick((frame) => sent.push(frame), true);
+  const ping = sent.at(-1);
+  now += rttMs;
+  if (answered) p.pong({ type: 'pong', ts: ping.ts });
+  states.push(p.state);
+}
+return { states, pings: sent.length };
+"""
+
+
+def test_stats_server_path_probe_flags_spikes_and_timeouts() -> None:
+    steady = [(5, True)] * 6
+    spikes = [(300, True), (5, True), (260, True)]
+    (result,) = run_js(PROBE, [steady + spikes + [(5, True)] * 8])
+    assert result["states"][:3] == ["unknown", "unknown", "ok"]
+    assert result["states"][5:9] == ["ok", "ok", "ok", "unstable"]  # 2 spikes among the last 8
+    assert result["states"][-1] == "ok"  # both spikes left the window
+    # Unanswered pings count as bad once they are 2 s old.
+    (lost,) = run_js(PROBE, [steady + [(0, False)] * 12])
+    assert lost["states"][-1] == "unstable" and lost["states"][5] == "ok"

@@ -1,4 +1,4 @@
-"""Run the SDK's pure modules (quality.js, network-quality.js) under Node for tests.
+"""Run the SDK's pure modules (quality.js, network-quality.js, access-probe.js) under Node for tests.
 
 The SDK files are browser ES modules with a ``.js`` suffix and no package.json, so they are
 copied as ``.mjs`` into a temporary folder; a small runner reads JSON on stdin, calls one
@@ -15,16 +15,18 @@ from pathlib import Path
 from typing import Any
 
 SDK = Path(__file__).resolve().parent.parent / "web" / "sdk"
-MODULES = ("quality", "network-quality")
+MODULES = ("quality", "network-quality", "access-probe")
 
 RUNNER = """
 import * as quality from './quality.mjs';
 import * as nq from './network-quality.mjs';
+import * as probe from './access-probe.mjs';
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
 const { script, inputs } = JSON.parse(Buffer.concat(chunks).toString());
-const fn = new Function('quality', 'nq', 'input', script);
-process.stdout.write(JSON.stringify(inputs.map((input) => fn(quality, nq, input))));
+const fn = new Function('quality', 'nq', 'probe', 'input', script);
+process.stdout.write(JSON.stringify(inputs.map((input) => fn(quality, nq, probe, input))));
+process.exit(0); // timers the modules started must not keep Node alive
 """
 
 
@@ -33,7 +35,7 @@ def node_available() -> bool:
 
 
 def run_js(script: str, inputs: list[Any], timeout_s: float = 30) -> list[Any]:
-    """Evaluate ``script`` (a function body of ``quality``, ``nq`` and ``input``) for each input."""
+    """Evaluate ``script`` (a function body of ``quality``, ``nq``, ``probe`` and ``input``) per input."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name in MODULES:

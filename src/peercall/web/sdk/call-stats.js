@@ -14,6 +14,7 @@
  */
 
 import { CallEvent } from './events.js';
+import { AccessProbe, PROBE_FAST_MS } from './access-probe.js';
 import { AlertTracker, LevelFilter, RECENT_MS, attribute } from './network-quality.js';
 import { assess } from './quality.js';
 import { startSampler } from './stats.js';
@@ -34,80 +35,6 @@ export const HISTORY_MS = 180_000;
 const PEER_SUMMARY_TTL_MS = 7000;
 /** The first samples are not alerted on: the bandwidth estimate is still ramping up. */
 const WARMUP_SAMPLES = 5;
-const PROBE_WINDOW = 8;
-const PROBE_FAST_MS = 250;
-const PROBE_SLOW_MS = 1000;
-const PROBE_TIMEOUT_MS = 2000;
-/** A pong this much slower than the best RTT seen is a spike. */
-const SPIKE_MS = 150;
-const LAG_TICK_MS = 50;
-const STALL_MS = 40;
-
-/**
- * Our own path to the call server: a ping every second, every 250 ms while the call has a
- * problem to attribute; RTT spikes (TCP retransmissions, queues) and timeouts mean trouble. A probe during which our own main thread stalled
- * (a busy machine delays the pong's handler, not the network) is not counted.
- */
-class AccessProbe {
-  /** @type {Map<number, number>} ping ts → sent at */
-  #pending = new Map();
-  /** @type {boolean[]} last results, true = bad */
-  #window = [];
-  #baseline = Infinity;
-  #lastStallAt = 0;
-  #lastPingAt = 0;
-  #lagTick = Date.now();
-  #lagTimer = setInterval(() => {
-    const now = Date.now();
-    if (now - this.#lagTick > LAG_TICK_MS + STALL_MS) this.#lastStallAt = now;
-    this.#lagTick = now;
-  }, LAG_TICK_MS);
-
-  stop() {
-    clearInterval(this.#lagTimer);
-  }
-
-  /** @param {(frame: Record<string, any>) => void} send @param {boolean} urgent */
-  tick(send, urgent) {
-    const now = Date.now();
-    for (const [ts, sentAt] of this.#pending) {
-      if (now - sentAt > PROBE_TIMEOUT_MS) {
-        this.#pending.delete(ts);
-        if (this.#lastStallAt < ts) this.#push(true); // no answer in 2 s (unless we were the ones stalled)
-      }
-    }
-    if (now - this.#lastPingAt < (urgent ? PROBE_FAST_MS : PROBE_SLOW_MS) - 20) return;
-    if (this.#pending.size < PROBE_TIMEOUT_MS / PROBE_FAST_MS) {
-      this.#lastPingAt = now;
-      this.#pending.set(now, now);
-      send({ type: 'ping', ts: now });
-    }
-  }
-
-  /** @param {Record<string, any>} frame a `pong` */
-  pong(frame) {
-    const ts = Number(frame.ts);
-    if (!this.#pending.has(ts)) return;
-    this.#pending.delete(ts);
-    const now = Date.now();
-    const rtt = now - ts;
-    this.#baseline = Math.min(this.#baseline, rtt);
-    if (this.#lastStallAt >= ts) return; // we were stalled, not the network
-    this.#push(rtt > this.#baseline + Math.max(SPIKE_MS, this.#baseline));
-  }
-
-  /** @param {boolean} bad */
-  #push(bad) {
-    this.#window.push(bad);
-    if (this.#window.length > PROBE_WINDOW) this.#window.shift();
-  }
-
-  /** @returns {'ok' | 'unstable' | 'unknown'} */
-  get state() {
-    if (this.#window.length < 3) return 'unknown';
-    return this.#window.filter(Boolean).length >= 2 ? 'unstable' : 'ok';
-  }
-}
 
 /** Live statistics of a call; created by the Call, read as `call.stats`. */
 export class CallStats {

@@ -57,7 +57,8 @@ const SENDER_LIMITS = /** @type {QualityCause[]} */ (['cpu', 'bandwidth']);
  * @param {PeerSummary | null} remote the other side's latest summary (null: unknown or stale)
  * @param {{blame: Side, reason: string} | null} [recent] an unstable network or path blamed in the
  *   last {@link RECENT_MS}: a sender still starved right after it is recovering from *that*
- *   (its bandwidth estimate collapsed with the loss and climbs back slowly), not upload-limited
+ *   (its bandwidth estimate collapsed with the loss and climbs back slowly), not upload-limited;
+ *   and the probes suddenly naming the *other* side are not trusted at once
  * @returns {Attribution}
  */
 export function attribute(local, localAccess, remote, recent = null) {
@@ -67,9 +68,15 @@ export function attribute(local, localAccess, remote, recent = null) {
   if (!bad(local.level) && !(remote && bad(remote.level))) return { blame: null, causes: [], reason: '' };
   const causes = /** @type {QualityCause[]} */ ([...new Set([...local.causes, ...(remote?.causes ?? [])])]);
   const theirAccess = remote?.access ?? 'unknown';
-  // 1. One side's own path to the server is unstable, the other's is fine: that side.
-  if (localAccess === 'unstable' && theirAccess !== 'unstable') return { blame: 'local', causes, reason: 'unstable' };
-  if (theirAccess === 'unstable' && localAccess !== 'unstable') return { blame: 'remote', causes, reason: 'unstable' };
+  // 1. One side's own path to the server is unstable, the other's is fine: that side. Unless
+  // the other side was just blamed for it: a flip within seconds is more likely the
+  // aftermath (bursts, a saturated machine delaying pongs) than a second network failing.
+  const probed = localAccess === 'unstable' && theirAccess !== 'unstable' ? 'local'
+    : theirAccess === 'unstable' && localAccess !== 'unstable' ? 'remote' : null;
+  if (probed && recent && recent.reason === 'unstable' && recent.blame !== probed) {
+    return { blame: 'path', causes, reason: 'path', recovering: true };
+  }
+  if (probed) return { blame: probed, causes, reason: 'unstable' };
   // 2. A sender held back by its CPU or its upload bandwidth (unless still recovering from 1).
   const limited = (/** @type {QualityCause[]} */ list) => (list.includes('cpu') ? 'cpu' : 'upload');
   const onlyBandwidth = [...ownLimits, ...theirLimits].every((c) => c === 'bandwidth');
