@@ -53,4 +53,9 @@ export { DEFAULT_MEDIA_RECOVERY } from './media-recovery.js';
  * @typedef {import('./devices.js').MediaDeviceEntry} MediaDeviceEntry
  * @typedef {import('./moderation.js').ModerationActionName} ModerationActionName
  * @typedef {import('./moderation.js').Moderator} Moderator
+ * @typedef {import('./call-stats.js').CallStats} CallStats
+ * @typedef {import('./stats.js').StatsSample} StatsSample
+ * @typedef {import('./quality.js').Assessment} QualityAssessment
+ * @typedef {import('./quality.js').QualityLevel} QualityLevel
+ * @typedef {import('./quality.js').QualityCause} QualityCause
  */
