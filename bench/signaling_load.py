@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -103,10 +104,8 @@ async def _keepalive(clients: list[Client], kind: str) -> None:
     while True:
         await asyncio.sleep(5.0)
         for client in list(clients):
-            try:
+            with contextlib.suppress(websockets.ConnectionClosed):
                 await client.ws.send(ping)
-            except websockets.ConnectionClosed:
-                pass
 
 
 def _frame(kind: str, to: str) -> str:

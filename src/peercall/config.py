@@ -106,6 +106,9 @@ class Settings(BaseSettings):
         20.0, gt=0, description="No frame for this long: the socket is dead (clients ping every 5 s)"
     )
     send_queue_max: int = Field(256, ge=8)
+    stats_rate_per_s: float = Field(1.0, gt=0, le=10, description="Call stats reports per second per connection")
+    stats_burst: int = Field(3, ge=1, le=50)
+    stats_max_rows_per_call: int = Field(20_000, ge=10, description="Stats timeline rows kept per call")
     max_participants_cap: int = Field(2, ge=2, le=16)
     shutdown_grace_s: float = Field(5.0, ge=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"

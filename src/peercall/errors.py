@@ -30,6 +30,7 @@ ERRORS: dict[str, ErrorKind] = {
     "message_too_large": ErrorKind(413, True, 4009),
     "rate_limited": ErrorKind(429, False),
     "rate_limit_abuse": ErrorKind(429, True, 4029),
+    "stats_rate_limited": ErrorKind(429, False),
     "unsupported_version": ErrorKind(400, True, 4005),
     "not_joined": ErrorKind(409, False),
     "already_joined": ErrorKind(409, False),

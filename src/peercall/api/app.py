@@ -10,7 +10,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import RedirectResponse
 
 import peercall
-from peercall.api import chat, demo, ice, moderation, rooms, snapshots, web
+from peercall.api import calls_stats, chat, demo, ice, moderation, rooms, snapshots, web
 from peercall.api import metrics as metrics_api
 from peercall.api.errors import BodySizeLimit, install_error_handlers
 from peercall.api.security_headers import SecurityHeaders
@@ -27,7 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await build_services(settings)
+        services = await build_services(settings, app.state.metrics)
         app.state.services = services
         turn_monitor = app.state.turn_monitor = TurnMonitor.from_settings(settings, services.ice, app.state.metrics)
         turn_monitor.start()
@@ -57,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(demo.router)
     app.include_router(metrics_api.router)
     app.include_router(snapshots.router)
+    app.include_router(calls_stats.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

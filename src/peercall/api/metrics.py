@@ -27,5 +27,7 @@ async def metrics(request: Request, svc: ServicesDep, credentials: Credentials) 
     else:
         svc.api_keys.check(f"Bearer {credentials.credentials}" if credentials else None)
     registry: Metrics = request.app.state.metrics
+    if svc.server_metrics is not None:
+        await svc.server_metrics.refresh(svc.signaling.sessions, svc.hub, svc.rooms)
     body, content_type = registry.render()
     return Response(body, media_type=content_type)

@@ -10,13 +10,17 @@ from peercall.config import Settings
 from peercall.hub.base import Hub
 from peercall.hub.memory import MemoryHub
 from peercall.hub.redis_hub import RedisHub
+from peercall.observability.metrics import Metrics
+from peercall.observability.server_metrics import ServerMetrics
+from peercall.quality.service import StatsService
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.rooms.sweeper import OrphanSweeper
 from peercall.signaling.session import SessionLimits
 from peercall.signaling.websocket import SignalingConfig, SignalingEndpoint
 from peercall.snapshots import SnapshotRequests, SnapshotService, open_snapshots
-from peercall.store import Store, open_store
+from peercall.store import SqlStore, Store, open_store
+from peercall.store.stats import StatsTimeline
 from peercall.turn.ice_servers import IceServerProvider
 
 
@@ -34,6 +38,8 @@ class Services:
     snapshots: SnapshotService
     draining: bool = field(default=False)
     sweeper: OrphanSweeper | None = None
+    stats: StatsService | None = None
+    server_metrics: ServerMetrics | None = None
 
     async def close(self) -> None:
         if self.sweeper is not None:
@@ -44,7 +50,7 @@ class Services:
         await self.store.close()
 
 
-async def build_services(settings: Settings) -> Services:
+async def build_services(settings: Settings, metrics: Metrics | None = None) -> Services:
     store = await open_store(settings.resolved_database_url())
     # One node: rooms in memory. Several nodes: rooms in Redis (LiveKit's local vs redis router).
     redis_hub = (
@@ -54,6 +60,8 @@ async def build_services(settings: Settings) -> Services:
     )
     hub: Hub = redis_hub or MemoryHub()
     rooms = RoomService(store, hub)
+    stats = await _stats_service(settings, store, rooms, metrics)
+    server_metrics = ServerMetrics(metrics) if metrics is not None else None
     tokens = TokenIssuer(settings.resolved_token_secret())
     ice = IceServerProvider.from_settings(settings)
     keeper = ResumeKeeper(rooms, settings.resume_grace_s)
@@ -76,6 +84,8 @@ async def build_services(settings: Settings) -> Services:
             ),
         ),
         SnapshotRequests(rooms, snapshots.store, settings.snapshot_max_per_minute),
+        stats,
+        server_metrics,
     )
     services = Services(
         settings=settings,
@@ -88,8 +98,19 @@ async def build_services(settings: Settings) -> Services:
         signaling=signaling,
         keeper=keeper,
         snapshots=snapshots,
+        stats=stats,
+        server_metrics=server_metrics,
     )
     if redis_hub is not None:  # several nodes: find members whose node died
         services.sweeper = OrphanSweeper(rooms, keeper, redis_hub, interval_s=settings.node_heartbeat_s / 2)
         services.sweeper.start()
     return services
+
+
+async def _stats_service(settings: Settings, store: Store, rooms: RoomService, metrics: Metrics | None) -> StatsService:
+    """Call statistics: their timeline tables live beside the core store's, on its engine."""
+    if not isinstance(store, SqlStore):
+        raise TypeError("the stats timeline needs a SqlStore")
+    timeline = StatsTimeline(store.engine, settings.stats_max_rows_per_call)
+    await timeline.open()
+    return StatsService(rooms, timeline, metrics, rate_per_s=settings.stats_rate_per_s, burst=settings.stats_burst)

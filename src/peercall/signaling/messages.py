@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from peercall.errors import PeercallError
+from peercall.quality.wire import Stats
 
 PeerId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Sdp = Annotated[str, Field(min_length=1, max_length=60_000)]
@@ -167,6 +168,7 @@ AnyClientFrame = (
     | SnapshotRequest
     | SnapshotFailed
     | ChatArchive
+    | Stats
 )
 ClientFrame = Annotated[AnyClientFrame, Field(discriminator="type")]
 RelayFrame = Offer | Answer | IceCandidate

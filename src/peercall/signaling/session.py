@@ -18,6 +18,8 @@ from peercall.auth.tokens import TokenIssuer
 from peercall.collab import archive_chat, collab_settings
 from peercall.errors import PeercallError
 from peercall.hub.base import Deliver, Frame, Member
+from peercall.quality.service import StatsService
+from peercall.quality.wire import Stats
 from peercall.rooms.moderation import Moderator
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
@@ -74,9 +76,12 @@ class SignalingSession:
         deliver: Deliver,
         limits: SessionLimits | None = None,
         snapshots: SnapshotRequests | None = None,
+        stats: StatsService | None = None,
     ) -> None:
         self._rooms = rooms
         self._snapshots = snapshots
+        self._stats = stats
+        self._stats_gate = stats.gate() if stats else None
         self._keeper = keeper
         self._moderator = Moderator(rooms)
         self._resume_secret = secrets.token_urlsafe(24)
@@ -174,6 +179,11 @@ class SignalingSession:
                 await self._snapshots.request(self.room_id, self.member, frame.to, frame.request_id)
             else:
                 await self._snapshots.failed(self.room_id, self.member, frame.request_id, frame.reason)
+        elif isinstance(frame, Stats):
+            if self._stats is not None and self._stats_gate is not None:
+                if not self._stats_gate.allow():
+                    raise self._stats.refuse()
+                await self._stats.ingest(self.room_id, self.member, frame)
         else:
             await self._rooms.relay(self.room_id, self.member.peer_id, frame.to, relay_payload(frame))
 

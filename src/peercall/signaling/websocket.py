@@ -15,6 +15,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from peercall.auth.tokens import TokenIssuer
 from peercall.errors import PeercallError
+from peercall.observability.server_metrics import ServerMetrics
+from peercall.quality.service import StatsService
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling.connection import Outbox
@@ -59,7 +61,11 @@ class SignalingEndpoint:
         keeper: ResumeKeeper,
         config: SignalingConfig,
         snapshots: SnapshotRequests | None = None,
+        stats: StatsService | None = None,
+        observer: ServerMetrics | None = None,
     ) -> None:
+        self._stats = stats
+        self.observer = observer
         self._rooms = rooms
         self._snapshots = snapshots
         self._keeper = keeper
@@ -72,8 +78,16 @@ class SignalingEndpoint:
         await websocket.accept()
         outbox = Outbox(websocket, self._config.send_queue_max)
         outbox.start()
+        deliver = self.observer.counting(outbox.deliver) if self.observer else outbox.deliver
         session = SignalingSession(
-            self._rooms, self._tokens, self._ice, self._keeper, outbox.deliver, self._config.limits, self._snapshots
+            self._rooms,
+            self._tokens,
+            self._ice,
+            self._keeper,
+            deliver,
+            self._config.limits,
+            self._snapshots,
+            self._stats,
         )
         self.sessions.add(session)
         try:
@@ -119,4 +133,6 @@ class SignalingEndpoint:
             if len(text.encode()) > config.max_message_bytes:
                 session.fail(PeercallError("message_too_large", f"frame exceeds {config.max_message_bytes} bytes"))
                 return
+            if self.observer is not None:
+                self.observer.frame_in()
             await session.receive(text)

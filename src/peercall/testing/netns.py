@@ -275,6 +275,19 @@ class Topology:
         while host.loss_rules:
             self._iptables(host, "-D", *host.loss_rules.pop())
 
+    def cap_bandwidth(self, label: str, kbit: int, *, latency_ms: int = 300) -> None:
+        """Cap the host's upload with a token bucket (tc tbf) on its interface: a slow uplink."""
+        host = self.hosts[label]
+        burst = max(kbit * 1000 // 8 // 50, 3000)  # ~20 ms of traffic, at least two full packets
+        self._ns(
+            host.netns, "tc", "qdisc", "replace", "dev", host.ifname, "root", "tbf",
+            "rate", f"{kbit}kbit", "burst", str(burst), "latency", f"{latency_ms}ms",
+        )  # fmt: skip
+
+    def clear_bandwidth(self, label: str) -> None:
+        host = self.hosts[label]
+        self._ns(host.netns, "tc", "qdisc", "del", "dev", host.ifname, "root", check=False)
+
     # ---- processes ----------------------------------------------------------
     def popen_in(self, label_or_router: str, command: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
         """Start a process inside a namespace (``"r"`` = the router); ``ip netns exec`` execs it, same pid."""

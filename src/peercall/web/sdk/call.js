@@ -13,6 +13,7 @@
  */
 
 import { Collab, collabSettings } from './collab.js';
+import { CallStats } from './call-stats.js';
 import { Emitter } from './emitter.js';
 import { ErrorCode, PeercallError } from './errors.js';
 import { CallEvent } from './events.js';
@@ -139,6 +140,15 @@ export class Call extends Emitter {
     this.files = this.#collab.files;
     /** The shared whiteboard: see {@link import('./whiteboard.js').Whiteboard}. */
     this.whiteboard = this.#collab.whiteboard;
+    /** Live statistics and network quality: see {@link CallStats}. */
+    this.stats = new CallStats({
+      connection: () => {
+        const [peerId, entry] = this.#links.entries().next().value ?? [];
+        return entry ? { peerId, pc: entry.link.pc } : null;
+      },
+      send: (frame) => { if (!this.#reconnecting) this.#signal.send(frame); },
+      emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
+    });
     for (const peer of (init.session.joined.peers ?? []).map(toPeer)) this.#addPeer(peer, false);
     this.#stopNetwork = watchNetwork({
       online: () => this.#networkBack('offline'), // back online: the cause was being offline
@@ -247,6 +257,7 @@ export class Call extends Emitter {
   #attach({ signal, joined }) {
     this.#signal = signal;
     signal.on('frame', (frame) => { if (signal === this.#signal) this.#onFrame(frame); });
+    signal.on('pong', (frame) => { if (signal === this.#signal) this.stats?.handlePong(frame); });
     signal.on('error', (error) => {
       // While we take the session over on a new socket, the server tells the old one it
       // was replaced: that is us, not another device.
@@ -419,6 +430,9 @@ export class Call extends Emitter {
       case 'snapshot-taken':
         this.snapshots.handleFrame(frame);
         return;
+      case 'peer-stats':
+        this.stats.handlePeerStats(frame);
+        return;
       case 'room-ended':
         for (const [peerId, peer] of [...this.#peers]) this.emit(CallEvent.PeerLeft, { peerId, reason: 'room_ended', peer });
         this.#end('room_ended');
@@ -557,6 +571,7 @@ export class Call extends Emitter {
     if (this.#ended) return;
     this.#ended = true;
     this.#stopNetwork();
+    this.stats.stop();
     if (typeof window !== 'undefined') window.removeEventListener('pagehide', this.#onPageHide);
     this.#retryWait.wake(); // end a reconnect wait at once
     this.#signal.close(1000, reason);

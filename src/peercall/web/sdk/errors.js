@@ -45,6 +45,7 @@ export const ErrorCode = Object.freeze({
   UnknownType: 'unknown_type',
   RateLimited: 'rate_limited',
   RateLimitAbuse: 'rate_limit_abuse',
+  StatsRateLimited: 'stats_rate_limited',
   UnsupportedVersion: 'unsupported_version',
   NotJoined: 'not_joined',
   AlreadyJoined: 'already_joined',

@@ -47,6 +47,18 @@ export const CallEvent = Object.freeze({
   SnapshotTaken: 'snapshotTaken',
   /** `{requestId, peerId, reason}`: the device we asked for a photo could not take it. */
   SnapshotFailed: 'snapshotFailed',
+  /** `{sample, assessment}`: a new statistics sample of the connection (every second; see `call.stats`). */
+  StatsSample: 'statsSample',
+  /** `{side, level, causes}`: the call quality changed: `side` `local` (what we measure) or `remote` (what the other side reports). */
+  QualityChanged: 'qualityChanged',
+  /**
+   * `{side, causes, reason}`: a quality problem and whose it is: `local` (ours), `remote` (theirs)
+   * or `path` (the connection between us; the figures cannot place it). `reason`: `unstable`
+   * (that side's network), `upload` (its upload bandwidth), `cpu` (its machine), `path`.
+   */
+  QualityAlert: 'qualityAlert',
+  /** `{side, causes, reason}`: that side's problem is over. */
+  QualityAlertCleared: 'qualityAlertCleared',
   /** `{error}`: a PeercallError; `error.fatal` tells whether the call ends because of it. */
   Error: 'error',
   /** `{reason, error?}`: the call is over; no further events follow. */
@@ -113,6 +125,10 @@ export const CallEvent = Object.freeze({
  * @property {{request: import('./snapshots.js').SnapshotRequest}} snapshotRequested
  * @property {{snapshot: import('./snapshots.js').Snapshot}} snapshotTaken
  * @property {{requestId: string, peerId: string, reason: string}} snapshotFailed
+ * @property {{sample: import('./stats.js').StatsSample, assessment: import('./quality.js').Assessment}} statsSample
+ * @property {{side: 'local' | 'remote', level: import('./quality.js').QualityLevel, causes: import('./quality.js').QualityCause[]}} qualityChanged
+ * @property {{side: 'local' | 'remote' | 'path', causes: import('./quality.js').QualityCause[], reason: string}} qualityAlert
+ * @property {{side: 'local' | 'remote' | 'path', causes: import('./quality.js').QualityCause[], reason: string}} qualityAlertCleared
  * @property {{error: import('./errors.js').PeercallError}} error
  * @property {{reason: EndReason, error?: import('./errors.js').PeercallError}} ended
  */

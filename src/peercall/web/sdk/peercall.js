@@ -64,4 +64,9 @@ export { DEFAULT_MEDIA_RECOVERY } from './media-recovery.js';
  * @typedef {import('./chat.js').ChatMessage} ChatMessage
  * @typedef {import('./file-transfer.js').TransferInfo} TransferInfo
  * @typedef {import('./app-messages.js').AppMessage} AppMessage
+ * @typedef {import('./call-stats.js').CallStats} CallStats
+ * @typedef {import('./stats.js').StatsSample} StatsSample
+ * @typedef {import('./quality.js').Assessment} QualityAssessment
+ * @typedef {import('./quality.js').QualityLevel} QualityLevel
+ * @typedef {import('./quality.js').QualityCause} QualityCause
  */

@@ -33,6 +33,7 @@ const DRAIN_POLL_MS = 50;
  * @typedef {object} SignalEvents
  * @property {Record<string, any>} frame a parsed server frame other than `joined`/`pong`/`error`
  * @property {PeercallError} error a server `error` frame or a local send failure
+ * @property {Record<string, any>} pong a `pong` frame (answer to a `ping`; its `ts` is echoed)
  * @property {SignalClose} close the socket closed after the session was joined
  */
 
@@ -207,6 +208,7 @@ export class SignalClient extends Emitter {
   #dispatch(frame) {
     switch (frame.type) {
       case 'pong':
+        this.emit('pong', frame); // call-stats measures its server-path probe with it
         return;
       case 'error': {
         const error = fromServerError(frame);

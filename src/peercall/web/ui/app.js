@@ -12,8 +12,10 @@ import {
 } from './messages.js';
 import { setupCollab } from './collab-ui.js';
 import { setupOwnMedia } from './own-media.js';
+import { setupQualityBanner } from './quality-banner.js';
 import { setupRemoteTile } from './remote-tile.js';
 import { setupSnapshots } from './snapshots-ui.js';
+import { setupStatsPanel } from './stats-panel.js';
 import { CallTimer, formatDuration } from './timer.js';
 import { decodeTokenClaims, readLinkParams } from './token.js';
 import { View } from './view.js';
@@ -130,6 +132,9 @@ function runCall(call) {
   const tile = setupRemoteTile(call, view);
   setupSnapshots(call, view);
   setupCollab(call, document);
+  const stage = /** @type {HTMLElement} */ (view.remoteVideo.parentElement);
+  setupQualityBanner(call, stage);
+  setupStatsPanel(call, stage, /** @type {HTMLElement} */ (view.hangupButton.parentElement));
 
   call.on(CallEvent.PeerJoined, ({ peer }) => {
     remote = peer;

@@ -1,0 +1,46 @@
+"""Server metrics of one node: connections, rooms, calls, signaling messages and errors.
+
+Counters are bumped on the signaling path (frames in, frames out, error frames by code);
+gauges of live state are read from the services just before each scrape
+(:meth:`ServerMetrics.refresh`), so nothing has to remember to decrement them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sized
+from typing import Any
+
+from peercall.hub.base import Deliver, Frame, Hub
+from peercall.observability.metrics import Metrics
+from peercall.rooms.service import RoomService
+
+
+class ServerMetrics:
+    def __init__(self, metrics: Metrics) -> None:
+        self._connections = metrics.gauge("signaling_connections", "Open signaling WebSocket connections")
+        self._rooms = metrics.gauge("rooms_active", "Rooms with at least one member on this node")
+        self._members = metrics.gauge("room_members", "Members in rooms on this node (suspended included)")
+        self._calls = metrics.gauge("calls_active", "Call sessions in progress on this node")
+        self._messages = metrics.counter("signaling_messages", "Signaling frames, by direction", ("direction",))
+        self._errors = metrics.counter("signaling_errors", "Error frames sent to clients, by code", ("code",))
+
+    def frame_in(self) -> None:
+        self._messages.labels("in").inc()
+
+    def counting(self, deliver: Deliver) -> Deliver:
+        """Wrap a connection's deliver callable so every outgoing frame (and error) is counted."""
+
+        def counted(frame: Frame) -> Any:
+            self._messages.labels("out").inc()
+            if frame.get("type") == "error":
+                self._errors.labels(str(frame.get("code", "unknown"))[:40]).inc()
+            return deliver(frame)
+
+        return counted
+
+    async def refresh(self, sessions: Sized, hub: Hub, rooms: RoomService) -> None:
+        room_ids = await hub.room_ids()
+        self._connections.set(len(sessions))
+        self._rooms.set(len(room_ids))
+        self._members.set(sum([len(await hub.members(room_id)) for room_id in room_ids]))
+        self._calls.set(sum(1 for room_id in room_ids if rooms.call_id(room_id) is not None))

@@ -1,0 +1,103 @@
+"""The per-call stats timeline: the quality summaries the SDKs report every ~2 s.
+
+Its own tables and metadata (created on open), sharing the SqlStore's engine, so the
+core store stays as it is. Rows per call are capped: past the cap new reports are not
+stored (the live forwarding between peers and the metrics go on).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+metadata = sa.MetaData()
+
+stats_rows = sa.Table(
+    "call_stats",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(64), nullable=False, index=True),
+    sa.Column("peer_id", sa.String(64), nullable=False),
+    sa.Column("identity", sa.String(64), nullable=False),
+    sa.Column("t", sa.Float, nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),  # recomputed by the server's model
+    sa.Column("mos", sa.Float, nullable=True),
+    sa.Column("reported_level", sa.String(16), nullable=False),  # what the client said
+    sa.Column("summary", sa.Text, nullable=False),  # the validated frame (JSON)
+)
+
+
+@dataclass(frozen=True)
+class StatsRow:
+    call_id: str
+    peer_id: str
+    identity: str
+    t: float
+    level: str
+    mos: float | None
+    reported_level: str
+    summary: dict[str, Any]
+
+
+class StatsTimeline:
+    """Append and read a call's stats rows (SQLite or PostgreSQL through SQLAlchemy Core)."""
+
+    def __init__(self, engine: AsyncEngine, max_rows_per_call: int) -> None:
+        self._engine = engine
+        self.max_rows_per_call = max_rows_per_call
+        self._counts: dict[str, int] = {}
+
+    async def open(self) -> None:
+        async with self._engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def count(self, call_id: str) -> int:
+        query = sa.select(sa.func.count()).select_from(stats_rows).where(stats_rows.c.call_id == call_id)
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def append(self, row: StatsRow) -> bool:
+        """Store one row; False when the call already has ``max_rows_per_call`` rows."""
+        if row.call_id not in self._counts:
+            if len(self._counts) > 10_000:  # calls long over: forget the oldest counters
+                self._counts.pop(next(iter(self._counts)))
+            self._counts[row.call_id] = await self.count(row.call_id)
+        if self._counts[row.call_id] >= self.max_rows_per_call:
+            return False
+        self._counts[row.call_id] += 1
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                stats_rows.insert().values(
+                    call_id=row.call_id,
+                    peer_id=row.peer_id,
+                    identity=row.identity,
+                    t=row.t,
+                    level=row.level,
+                    mos=row.mos,
+                    reported_level=row.reported_level,
+                    summary=json.dumps(row.summary, separators=(",", ":")),
+                )
+            )
+        return True
+
+    async def rows(self, call_id: str) -> list[StatsRow]:
+        query = stats_rows.select().where(stats_rows.c.call_id == call_id).order_by(stats_rows.c.t, stats_rows.c.id)
+        async with self._engine.connect() as conn:
+            result = (await conn.execute(query)).all()
+        return [
+            StatsRow(
+                call_id=r.call_id,
+                peer_id=r.peer_id,
+                identity=r.identity,
+                t=r._mapping["t"],  # Row.t is SQLAlchemy's tuple view, not the column
+                level=r.level,
+                mos=r.mos,
+                reported_level=r.reported_level,
+                summary=json.loads(r.summary),
+            )
+            for r in result
+        ]
