@@ -12,11 +12,14 @@ from fastapi.responses import RedirectResponse
 import peercall
 from peercall.api import demo, ice, moderation, rooms, web
 from peercall.api import metrics as metrics_api
+from peercall.api import security as security_api
 from peercall.api.errors import BodySizeLimit, install_error_handlers
 from peercall.api.security_headers import SecurityHeaders
 from peercall.api.services import Services, build_services
 from peercall.config import Settings
 from peercall.observability.metrics import Metrics
+from peercall.security.audit import AuditLog
+from peercall.security.http import install_http_security
 from peercall.turn.monitor import TurnMonitor
 
 log = logging.getLogger(__name__)
@@ -49,12 +52,15 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
+    app.add_middleware(AuditLog)
+    install_http_security(app, settings)
     app.include_router(web.router)
     app.include_router(rooms.router)
     app.include_router(moderation.router)
     app.include_router(ice.router)
     app.include_router(demo.router)
     app.include_router(metrics_api.router)
+    app.include_router(security_api.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peercall.auth.api_keys import ApiKeyRing
+from peercall.auth.api_keys import ApiKeyRing, scoped_keys
 from peercall.auth.tokens import TokenIssuer
 from peercall.config import Settings
 from peercall.hub.base import Hub
 from peercall.hub.memory import MemoryHub
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
+from peercall.signaling.admission import AdmissionLimits
 from peercall.signaling.session import SessionLimits
 from peercall.signaling.websocket import SignalingConfig, SignalingEndpoint
 from peercall.store import Store, open_store
@@ -39,7 +40,9 @@ async def build_services(settings: Settings) -> Services:
     store = await open_store(settings.resolved_database_url())
     hub: Hub = MemoryHub()
     rooms = RoomService(store, hub)
-    tokens = TokenIssuer(settings.resolved_token_secret())
+    tokens = TokenIssuer(
+        settings.resolved_token_secret(), key_id=settings.token_key_id, previous=settings.previous_token_keys()
+    )
     ice = IceServerProvider.from_settings(settings)
     keeper = ResumeKeeper(rooms, settings.resume_grace_s)
     signaling = SignalingEndpoint(
@@ -58,6 +61,12 @@ async def build_services(settings: Settings) -> Services:
                 burst=settings.rate_limit_burst,
                 abuse_threshold=settings.rate_limit_burst,
             ),
+            admission=AdmissionLimits(
+                max_connections=settings.max_connections,
+                max_per_ip=settings.max_connections_per_ip,
+                connect_rate_per_ip=settings.connect_rate_per_ip,
+                connect_burst_per_ip=settings.connect_burst_per_ip,
+            ),
         ),
     )
     return Services(
@@ -66,7 +75,7 @@ async def build_services(settings: Settings) -> Services:
         hub=hub,
         rooms=rooms,
         tokens=tokens,
-        api_keys=ApiKeyRing(settings.all_api_keys()),
+        api_keys=ApiKeyRing([*settings.all_api_keys(), *scoped_keys(settings.scoped_api_keys)]),
         ice=ice,
         signaling=signaling,
         keeper=keeper,

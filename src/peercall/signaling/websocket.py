@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -17,6 +17,7 @@ from peercall.auth.tokens import TokenIssuer
 from peercall.errors import PeercallError
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
+from peercall.signaling.admission import Admission, AdmissionLimits
 from peercall.signaling.connection import Outbox
 from peercall.signaling.session import SessionLimits, SessionState, SignalingSession
 from peercall.turn.ice_servers import IceServerProvider
@@ -32,6 +33,7 @@ class SignalingConfig:
     idle_timeout_s: float
     send_queue_max: int
     limits: SessionLimits
+    admission: AdmissionLimits = field(default_factory=AdmissionLimits)
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
@@ -64,6 +66,7 @@ class SignalingEndpoint:
         self._ice = ice
         self._config = config
         self.sessions: set[SignalingSession] = set()
+        self.admission = Admission(config.admission)
 
     async def __call__(self, websocket: WebSocket) -> None:
         await websocket.accept()
@@ -73,17 +76,25 @@ class SignalingEndpoint:
             self._rooms, self._tokens, self._ice, self._keeper, outbox.deliver, self._config.limits
         )
         self.sessions.add(session)
+        ip = websocket.client.host if websocket.client else "unknown"
+        admitted = False
         try:
+            self.admission.admit(ip)
+            admitted = True
             if not origin_allowed(
                 websocket.headers.get("origin"), websocket.headers.get("host"), self._config.allowed_origins
             ):
                 session.fail(PeercallError("origin_forbidden", "this origin may not open a call connection"))
             else:
                 await self._read_loop(websocket, session, outbox)
+        except PeercallError as refused:  # not admitted: a clear refusal, then close
+            session.fail(refused)
         except Exception:
             log.exception("signaling connection failed")
             session.fail(PeercallError("internal", "internal server error"))
         finally:
+            if admitted:
+                self.admission.release(ip)
             self.sessions.discard(session)
             try:
                 await session.socket_closed()
