@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     max_connections_per_ip: int = Field(100, ge=1, description="Signaling sockets open at once per client IP")
     connect_rate_per_ip: float = Field(10.0, gt=0, description="New signaling sockets per second per IP (average)")
     connect_burst_per_ip: int = Field(100, ge=1)
+    abuse_penalty_s: float = Field(
+        10.0, ge=0, description="An IP disconnected for flooding may not reconnect for this long"
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the REST API (CORS)")
     hsts_max_age: int = Field(31536000, ge=0, description="Strict-Transport-Security max-age when served over TLS")
 

@@ -66,6 +66,7 @@ async def build_services(settings: Settings) -> Services:
                 max_per_ip=settings.max_connections_per_ip,
                 connect_rate_per_ip=settings.connect_rate_per_ip,
                 connect_burst_per_ip=settings.connect_burst_per_ip,
+                abuse_penalty_s=settings.abuse_penalty_s,
             ),
         ),
     )

@@ -24,6 +24,11 @@ class AdmissionLimits:
     max_per_ip: int = 50
     connect_rate_per_ip: float = 5.0
     connect_burst_per_ip: int = 40
+    # An address whose sockets were closed for flooding ``abuse_strikes`` times within
+    # ``abuse_penalty_s`` may not reconnect for ``abuse_penalty_s`` (one bad tab behind a
+    # shared NAT does not lock everyone out; a flooding script does).
+    abuse_penalty_s: float = 10.0
+    abuse_strikes: int = 3
 
 
 class Admission:
@@ -34,6 +39,8 @@ class Admission:
         self._clock = clock
         self._open: dict[str, int] = {}
         self._buckets: dict[str, TokenBucket] = {}
+        self._penalty: dict[str, float] = {}
+        self._strikes: dict[str, list[float]] = {}
         self.total = 0
         self.refused = 0
 
@@ -47,7 +54,9 @@ class Admission:
                 limits.connect_rate_per_ip, limits.connect_burst_per_ip, self._clock
             )
         error: PeercallError | None = None
-        if self.total >= limits.max_connections:
+        if self._penalty.get(ip, 0.0) > self._clock():
+            error = PeercallError("too_many_connections", "this address flooded the server; wait before reconnecting")
+        elif self.total >= limits.max_connections:
             error = PeercallError("server_busy", "the server is at its connection limit; try again shortly")
         elif self._open.get(ip, 0) >= limits.max_per_ip:
             error = PeercallError("too_many_connections", f"at most {limits.max_per_ip} connections per address")
@@ -66,6 +75,25 @@ class Admission:
         else:
             self._open[ip] = count
         self.total = max(0, self.total - 1)
+
+    def penalized(self, ip: str) -> bool:
+        if self._penalty.get(ip, 0.0) > self._clock():
+            self.refused += 1
+            return True
+        return False
+
+    def penalize(self, ip: str) -> None:
+        """A socket of this address was closed for flooding; enough strikes refuse it for a while."""
+        now, window = self._clock(), self._limits.abuse_penalty_s
+        if len(self._penalty) + len(self._strikes) >= MAX_TRACKED_IPS:
+            self._penalty = {k: v for k, v in self._penalty.items() if v > now}
+            self._strikes = {k: v for k, v in self._strikes.items() if v and v[-1] > now - window}
+        strikes = [t for t in self._strikes.get(ip, []) if t > now - window] + [now]
+        if len(strikes) >= self._limits.abuse_strikes:
+            self._penalty[ip] = now + window
+            self._strikes.pop(ip, None)
+        else:
+            self._strikes[ip] = strikes
 
     def open_from(self, ip: str) -> int:
         return self._open.get(ip, 0)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from peercall.auth.tokens import TokenIssuer
-from peercall.errors import PeercallError
+from peercall.errors import ERRORS, PeercallError
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling.admission import Admission, AdmissionLimits
@@ -69,6 +69,10 @@ class SignalingEndpoint:
         self.admission = Admission(config.admission)
 
     async def __call__(self, websocket: WebSocket) -> None:
+        ip = websocket.client.host if websocket.client else "unknown"
+        if self.admission.penalized(ip):  # a known flooder: refuse the handshake itself (HTTP 403), cheaply
+            await websocket.close(ERRORS["too_many_connections"].close_code or 4029)
+            return
         await websocket.accept()
         outbox = Outbox(websocket, self._config.send_queue_max)
         outbox.start()
@@ -76,7 +80,6 @@ class SignalingEndpoint:
             self._rooms, self._tokens, self._ice, self._keeper, outbox.deliver, self._config.limits
         )
         self.sessions.add(session)
-        ip = websocket.client.host if websocket.client else "unknown"
         admitted = False
         try:
             self.admission.admit(ip)
@@ -95,6 +98,8 @@ class SignalingEndpoint:
         finally:
             if admitted:
                 self.admission.release(ip)
+                if outbox.close_code == ERRORS["rate_limit_abuse"].close_code:
+                    self.admission.penalize(ip)
             self.sessions.discard(session)
             try:
                 await session.socket_closed()
