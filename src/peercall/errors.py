@@ -57,6 +57,7 @@ ERRORS: dict[str, ErrorKind] = {
     "token_revoked": ErrorKind(401, True, 4001),
     "too_many_connections": ErrorKind(429, True, 4029),
     "server_busy": ErrorKind(503, True, 4503),
+    "token_not_revocable": ErrorKind(409, False),
 }
 
 

@@ -14,6 +14,7 @@ from peercall.api import demo, ice, moderation, rooms, web
 from peercall.api import metrics as metrics_api
 from peercall.api import security as security_api
 from peercall.api.errors import BodySizeLimit, install_error_handlers
+from peercall.api.openapi_limits import publish_config_limits
 from peercall.api.security_headers import SecurityHeaders
 from peercall.api.services import Services, build_services
 from peercall.config import Settings
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.add_middleware(AuditLog)
     install_http_security(app, settings)
+    publish_config_limits(app, settings)
     app.include_router(web.router)
     app.include_router(rooms.router)
     app.include_router(moderation.router)

@@ -44,13 +44,13 @@ class AuditList(BaseModel):
     response_model=TokenRevoked,
     dependencies=[ApiKey],
     summary="Revoke a join link (e.g. leaked): it can no longer join or resume",
-    responses={422: {"model": ErrorOut}},
+    responses={409: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
 async def revoke_token(body: TokenRevoke, svc: ServicesDep) -> TokenRevoked:
     try:
         claims = svc.tokens.verify(body.token)
     except PeercallError as error:  # expired needs no revocation; forged cannot be revoked
-        raise PeercallError("bad_request", f"cannot revoke: {error.message}") from None
+        raise PeercallError("token_not_revocable", f"cannot revoke: {error.message}") from None
     await Revocations(svc.store).revoke_token(claims.token_id, claims.expires_at)
     return TokenRevoked(
         token_id=claims.token_id, room_id=claims.room_id, identity=claims.identity, revoked_until=claims.expires_at
