@@ -58,6 +58,8 @@ ERRORS: dict[str, ErrorKind] = {
     "too_many_connections": ErrorKind(429, True, 4029),
     "server_busy": ErrorKind(503, True, 4503),
     "token_not_revocable": ErrorKind(409, False),
+    "unsupported_media": ErrorKind(415, False),
+    "media_failed": ErrorKind(422, False),
 }
 
 
