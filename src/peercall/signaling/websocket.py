@@ -116,11 +116,18 @@ class SignalingEndpoint:
                 timeout, code = join_deadline - time.monotonic(), "join_timeout"
             else:
                 timeout, code = config.idle_timeout_s, "idle_timeout"
-            try:
-                message = await asyncio.wait_for(websocket.receive(), max(timeout, 0.0))
-            except TimeoutError:
+            receiving = asyncio.ensure_future(websocket.receive())
+            ended = asyncio.ensure_future(outbox.ended.wait())
+            await asyncio.wait({receiving, ended}, timeout=max(timeout, 0.0), return_when=asyncio.FIRST_COMPLETED)
+            ended.cancel()
+            if not receiving.done():
+                receiving.cancel()
+                if outbox.close_code is not None:  # e.g. slow consumer: stop now, not at the idle timeout
+                    return
                 session.fail(PeercallError(code, f"no frame within {max(timeout, 0):.0f} s"))
                 return
+            try:
+                message = receiving.result()
             except WebSocketDisconnect:
                 return
             if message["type"] == "websocket.disconnect":
