@@ -21,7 +21,7 @@ def schemathesis(server: ServerProcess, tmp: Path, header: str, *extra: str) -> 
     command += ["-H", f"Authorization: Bearer {header}", "--checks", "all", "--exclude-checks", "use_after_free"]
     command += ["-n", "40", "--seed", SEED, "--phases", "examples,coverage,fuzzing,stateful"]
     command += ["--report", "ndjson", "--report-ndjson-path", str(report), "--no-color", *extra]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp)  # its cache stays in tmp
     statuses: dict[str, int] = {}
     for line in report.read_text().splitlines():
         for status in _statuses(json.loads(line)):
