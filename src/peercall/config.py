@@ -33,6 +33,17 @@ class TurnServerSettings(BaseModel):
     secret: str | None = Field(None, description="Shared secret; default: turn_secret")
 
 
+class ApiKeySettings(BaseModel):
+    """One named, scoped dashboard key; give its SHA-256 so the secret itself is never stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    scope: Literal["admin", "write", "read"] = "admin"
+    key: str | None = Field(None, min_length=16)
+    key_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+
+
 class Settings(BaseSettings):
     """All knobs of one peercall node. Env names are ``PEERCALL_<FIELD>``."""
 
@@ -59,6 +70,22 @@ class Settings(BaseSettings):
     token_secret: str | None = None
     token_default_ttl: int = Field(3600, ge=30)
     token_max_ttl: int = Field(86400, ge=60)
+    token_key_id: str = Field("k1", pattern=r"^[A-Za-z0-9_.-]{1,32}$", description="kid of token_secret")
+    token_previous_keys: list[str] = Field(
+        default_factory=list, description="'KID:SECRET' keys still accepted while their tokens expire (rotation)"
+    )
+    scoped_api_keys: list[ApiKeySettings] = Field(
+        default_factory=list, description="Named keys with a scope (admin | write | read), JSON list"
+    )
+    max_connections: int = Field(2000, ge=1, description="Signaling sockets open at once on this node")
+    max_connections_per_ip: int = Field(100, ge=1, description="Signaling sockets open at once per client IP")
+    connect_rate_per_ip: float = Field(10.0, gt=0, description="New signaling sockets per second per IP (average)")
+    connect_burst_per_ip: int = Field(100, ge=1)
+    abuse_penalty_s: float = Field(
+        10.0, ge=0, description="An IP disconnected for flooding may not reconnect for this long"
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the REST API (CORS)")
+    hsts_max_age: int = Field(31536000, ge=0, description="Strict-Transport-Security max-age when served over TLS")
 
     allowed_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to open the WebSocket; empty = same origin"
@@ -145,6 +172,11 @@ class Settings(BaseSettings):
         if self.api_key:
             keys.append(self.api_key)
         return keys
+
+    def previous_token_keys(self) -> dict[str, str]:
+        """``token_previous_keys`` as {kid: secret}."""
+        pairs = (entry.partition(":") for entry in self.token_previous_keys)
+        return {kid: secret for kid, _, secret in pairs if kid and secret}
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -56,6 +56,12 @@ ERRORS: dict[str, ErrorKind] = {
     "not_found": ErrorKind(404, False),
     "demo_disabled": ErrorKind(404, False),
     "internal": ErrorKind(500, True, 4500),
+    "token_revoked": ErrorKind(401, True, 4001),
+    "too_many_connections": ErrorKind(429, True, 4029),
+    "server_busy": ErrorKind(503, True, 4503),
+    "token_not_revocable": ErrorKind(409, False),
+    "unsupported_media": ErrorKind(415, False),
+    "media_failed": ErrorKind(422, False),
 }
 
 

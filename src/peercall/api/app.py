@@ -12,11 +12,15 @@ from fastapi.responses import RedirectResponse
 import peercall
 from peercall.api import calls_stats, chat, demo, ice, moderation, rooms, snapshots, web
 from peercall.api import metrics as metrics_api
+from peercall.api import security as security_api
 from peercall.api.errors import BodySizeLimit, install_error_handlers
+from peercall.api.openapi_limits import publish_config_limits
 from peercall.api.security_headers import SecurityHeaders
 from peercall.api.services import Services, build_services
 from peercall.config import Settings
 from peercall.observability.metrics import Metrics
+from peercall.security.audit import AuditLog
+from peercall.security.http import install_http_security
 from peercall.turn.monitor import TurnMonitor
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,9 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes, path_limits=snapshots.body_limits(settings))
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
+    app.add_middleware(AuditLog)
+    install_http_security(app, settings)
+    publish_config_limits(app, settings)
     app.include_router(web.router)
     app.include_router(rooms.router)
     app.include_router(chat.router)
@@ -58,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(metrics_api.router)
     app.include_router(snapshots.router)
     app.include_router(calls_stats.router)
+    app.include_router(security_api.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -8,9 +8,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from peercall.errors import PeercallError
+from peercall.errors import ERRORS, PeercallError
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,23 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = "not_found" if exc.status_code == 404 else "bad_request"
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
+        # An unparseable body is a bad_request like any invalid one (422); keep Allow on 405.
+        status = ERRORS["bad_request"].http_status if exc.status_code == 400 else exc.status_code
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # one route per method: Allow must list them all
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 class BodySizeLimit:

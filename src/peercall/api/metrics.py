@@ -11,13 +11,19 @@ import hmac
 from fastapi import APIRouter, Request, Response
 
 from peercall.api.deps import Credentials, ServicesDep
+from peercall.api.schemas import ErrorOut
 from peercall.errors import PeercallError
 from peercall.observability.metrics import Metrics
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/metrics", summary="Prometheus metrics (bearer: metrics_token, else an API key)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (bearer: metrics_token, else an API key)",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, 401: {"model": ErrorOut}},
+)
 async def metrics(request: Request, svc: ServicesDep, credentials: Credentials) -> Response:
     token = svc.settings.metrics_token
     if token:

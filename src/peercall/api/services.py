@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peercall.auth.api_keys import ApiKeyRing
+from peercall.auth.api_keys import ApiKeyRing, scoped_keys
 from peercall.auth.tokens import TokenIssuer
 from peercall.config import Settings
 from peercall.hub.base import Hub
@@ -16,6 +16,7 @@ from peercall.quality.service import StatsService
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.rooms.sweeper import OrphanSweeper
+from peercall.signaling.admission import AdmissionLimits
 from peercall.signaling.session import SessionLimits
 from peercall.signaling.websocket import SignalingConfig, SignalingEndpoint
 from peercall.snapshots import SnapshotRequests, SnapshotService, open_snapshots
@@ -62,7 +63,9 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
     rooms = RoomService(store, hub)
     stats = await _stats_service(settings, store, rooms, metrics)
     server_metrics = ServerMetrics(metrics) if metrics is not None else None
-    tokens = TokenIssuer(settings.resolved_token_secret())
+    tokens = TokenIssuer(
+        settings.resolved_token_secret(), key_id=settings.token_key_id, previous=settings.previous_token_keys()
+    )
     ice = IceServerProvider.from_settings(settings)
     keeper = ResumeKeeper(rooms, settings.resume_grace_s)
     snapshots = await open_snapshots(store, rooms, settings)
@@ -82,6 +85,13 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
                 burst=settings.rate_limit_burst,
                 abuse_threshold=settings.rate_limit_burst,
             ),
+            admission=AdmissionLimits(
+                max_connections=settings.max_connections,
+                max_per_ip=settings.max_connections_per_ip,
+                connect_rate_per_ip=settings.connect_rate_per_ip,
+                connect_burst_per_ip=settings.connect_burst_per_ip,
+                abuse_penalty_s=settings.abuse_penalty_s,
+            ),
         ),
         SnapshotRequests(rooms, snapshots.store, settings.snapshot_max_per_minute),
         stats,
@@ -93,7 +103,7 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         hub=hub,
         rooms=rooms,
         tokens=tokens,
-        api_keys=ApiKeyRing(settings.all_api_keys()),
+        api_keys=ApiKeyRing([*settings.all_api_keys(), *scoped_keys(settings.scoped_api_keys)]),
         ice=ice,
         signaling=signaling,
         keeper=keeper,

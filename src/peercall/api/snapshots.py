@@ -88,11 +88,11 @@ def _out(record: SnapshotRecord) -> SnapshotOut:
     return SnapshotOut(**data, image_url=f"/api/snapshots/{record.id}/image")
 
 
-async def _reader(svc: ServicesDep, credentials: Credentials, snapshot_id: str) -> SnapshotRecord:
-    """The snapshot, if the caller holds an API key or is a host of its room."""
+async def _reader(request: Request, svc: ServicesDep, credentials: Credentials, snapshot_id: str) -> SnapshotRecord:
+    """The snapshot, if the caller holds an API key (read scope) or is a host of its room."""
     record = await svc.snapshots.get(snapshot_id)
     try:
-        require_api_key(svc, credentials)
+        require_api_key(request, svc, credentials)
         return record
     except PeercallError:
         token = credentials.credentials if credentials else None

@@ -1,7 +1,9 @@
 """Join tokens: HS256 JWTs that carry room, identity, display name and role.
 
 The role a participant has in a call comes only from here; the signaling server never
-trusts a role sent by a client. ``kid`` is set so keys can later be rotated.
+trusts a role sent by a client. ``kid`` names the signing key: a node verifies with
+the key the token names, so a new key can be introduced while tokens signed with the
+previous ones stay valid until they expire (rotation without downtime).
 """
 
 from __future__ import annotations
@@ -36,13 +38,17 @@ class JoinClaims:
 
 
 class TokenIssuer:
-    """Signs and verifies join tokens with one shared secret."""
+    """Signs with the current key; verifies with whichever valid key the token's ``kid`` names."""
 
-    def __init__(self, secret: str, *, key_id: str = "k1", leeway_s: int = 5) -> None:
-        if len(secret) < 32:
+    def __init__(
+        self, secret: str, *, key_id: str = "k1", leeway_s: int = 5, previous: dict[str, str] | None = None
+    ) -> None:
+        keys = {**(previous or {}), key_id: secret}
+        if any(len(value) < 32 for value in keys.values()):
             raise ValueError("token secret must be at least 32 characters")
         self._secret = secret
         self._key_id = key_id
+        self._keys = keys
         self._leeway = leeway_s
 
     def issue(self, room_id: str, identity: str, name: str, role: Role, ttl_s: int) -> tuple[str, JoinClaims]:
@@ -69,9 +75,16 @@ class TokenIssuer:
         if not token:
             raise PeercallError("token_missing", "a join token is required")
         try:
+            kid = jwt.get_unverified_header(token).get("kid", self._key_id)
+        except jwt.PyJWTError as exc:
+            raise PeercallError("token_invalid", f"the join token is not valid ({exc})") from None
+        secret = self._keys.get(kid) if isinstance(kid, str) else None
+        if secret is None:
+            raise PeercallError("token_invalid", "the join token was signed with a key that is no longer valid")
+        try:
             payload = jwt.decode(
                 token,
-                self._secret,
+                secret,
                 algorithms=["HS256"],
                 audience=AUDIENCE,
                 issuer=ISSUER,

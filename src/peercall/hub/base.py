@@ -32,6 +32,9 @@ class Member:
     joined_at: float
     # Last announced media state (mic, camera, screen share): late joiners see the truth.
     media: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_MEDIA))
+    # The join token this member came in with, so a removal can revoke exactly that link.
+    token_id: str = ""
+    token_expires_at: float = 0.0
 
     def public(self) -> Frame:
         """The peer description sent to the other members."""

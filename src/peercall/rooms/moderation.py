@@ -12,6 +12,7 @@ import logging
 import time
 from typing import Any, Literal
 
+from peercall.auth.revocation import Revocations
 from peercall.errors import PeercallError
 from peercall.hub.base import Member
 from peercall.rooms.service import RoomService
@@ -71,6 +72,7 @@ class Moderator:
     async def _remove(self, room_id: str, target: Member, by: dict[str, Any]) -> None:
         """Disconnect the member and keep it out: its join link no longer works in this room."""
         await self._rooms.store.ban(room_id, target.identity, time.time())
+        await Revocations(self._rooms.store).revoke_member(room_id, target)
         frame = PeercallError("removed", f"{by['name']} removed you from the call").to_frame()
         await self._rooms.hub.send(room_id, target.peer_id, frame)
         await self._rooms.leave(room_id, target.peer_id, "removed")

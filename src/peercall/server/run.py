@@ -18,7 +18,7 @@ log = logging.getLogger("peercall")
 
 def serve(settings: Settings) -> None:
     configure_logging(settings.log_level, settings.log_format, node=f"{socket.gethostname()}:{settings.port}")
-    if not settings.all_api_keys():
+    if not settings.all_api_keys() and not settings.scoped_api_keys:
         generated = secrets.token_urlsafe(24)
         settings = settings.model_copy(update={"api_key": generated})
         log.warning("no API key configured; generated one for this run: %s (set PEERCALL_API_KEY)", generated)

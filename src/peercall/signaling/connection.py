@@ -29,6 +29,9 @@ class Outbox:
         self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.close_code: int | None = None
+        # Set when the outbox stops taking frames, so the read loop stops waiting for a
+        # client that no longer reads (a slow consumer sends nothing either).
+        self.ended = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._pump())
@@ -55,6 +58,7 @@ class Outbox:
 
     def _end(self, code: int) -> None:
         self.close_code = code
+        self.ended.set()
         self._queue.put_nowait(None)
 
     async def wait_closed(self, timeout: float = 5.0) -> None:

@@ -186,7 +186,7 @@ def parse_client_frame(text: str) -> AnyClientFrame:
     if not isinstance(data, dict):
         raise PeercallError("bad_json", "frame must be a JSON object")
     kind = data.get("type")
-    if kind not in CLIENT_TYPES:
+    if not isinstance(kind, str) or kind not in CLIENT_TYPES:
         raise PeercallError("unknown_type", f"unknown message type {str(kind)[:40]!r}")
     try:
         return _adapter.validate_python(data)

@@ -14,6 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from peercall.auth.revocation import Revocations
 from peercall.auth.tokens import TokenIssuer
 from peercall.collab import archive_chat, collab_settings
 from peercall.errors import PeercallError
@@ -211,7 +212,7 @@ class SignalingSession:
         return {"ice_servers": servers, "ice_transport_policy": policy}
 
     async def _join(self, frame: Join) -> None:
-        claims = self._tokens.verify(frame.token)
+        claims = await Revocations(self._rooms.store).check_token(self._tokens.verify(frame.token))
         self._room_settings = (await self._rooms.get_live_room(claims.room_id)).settings
         member = Member(
             peer_id=f"p_{secrets.token_urlsafe(9)}",
@@ -219,6 +220,8 @@ class SignalingSession:
             name=claims.name,
             role=claims.role,
             joined_at=time.time(),
+            token_id=claims.token_id,
+            token_expires_at=claims.expires_at,
         )
         # Frames routed to us before `joined` is sent (others act while the store is
         # written) are held back, so `joined` is always the first frame of the session.
@@ -249,6 +252,7 @@ class SignalingSession:
         peer_id, _, secret = rest.partition(".")
         if not (room_id and peer_id and secret):
             raise PeercallError("resume_failed", "malformed resume token; join again")
+        await Revocations(self._rooms.store).check_resume(room_id, peer_id)
         room = await self._rooms.store.get_room(room_id)  # a deleted room is the keeper's to refuse
         self._room_settings = room.settings if room else {}
         self._resume_secret = secret

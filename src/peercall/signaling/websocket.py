@@ -8,17 +8,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from peercall.auth.tokens import TokenIssuer
-from peercall.errors import PeercallError
+from peercall.errors import ERRORS, PeercallError
 from peercall.observability.server_metrics import ServerMetrics
 from peercall.quality.service import StatsService
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
+from peercall.signaling.admission import Admission, AdmissionLimits
 from peercall.signaling.connection import Outbox
 from peercall.signaling.session import SessionLimits, SessionState, SignalingSession
 from peercall.snapshots.requests import SnapshotRequests
@@ -35,6 +36,7 @@ class SignalingConfig:
     idle_timeout_s: float
     send_queue_max: int
     limits: SessionLimits
+    admission: AdmissionLimits = field(default_factory=AdmissionLimits)
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
@@ -73,8 +75,13 @@ class SignalingEndpoint:
         self._ice = ice
         self._config = config
         self.sessions: set[SignalingSession] = set()
+        self.admission = Admission(config.admission)
 
     async def __call__(self, websocket: WebSocket) -> None:
+        ip = websocket.client.host if websocket.client else "unknown"
+        if self.admission.penalized(ip):  # a known flooder: refuse the handshake itself (HTTP 403), cheaply
+            await websocket.close(ERRORS["too_many_connections"].close_code or 4029)
+            return
         await websocket.accept()
         outbox = Outbox(websocket, self._config.send_queue_max)
         outbox.start()
@@ -90,17 +97,26 @@ class SignalingEndpoint:
             self._stats,
         )
         self.sessions.add(session)
+        admitted = False
         try:
+            self.admission.admit(ip)
+            admitted = True
             if not origin_allowed(
                 websocket.headers.get("origin"), websocket.headers.get("host"), self._config.allowed_origins
             ):
                 session.fail(PeercallError("origin_forbidden", "this origin may not open a call connection"))
             else:
                 await self._read_loop(websocket, session, outbox)
+        except PeercallError as refused:  # not admitted: a clear refusal, then close
+            session.fail(refused)
         except Exception:
             log.exception("signaling connection failed")
             session.fail(PeercallError("internal", "internal server error"))
         finally:
+            if admitted:
+                self.admission.release(ip)
+                if outbox.close_code == ERRORS["rate_limit_abuse"].close_code:
+                    self.admission.penalize(ip)
             self.sessions.discard(session)
             try:
                 await session.socket_closed()
@@ -117,11 +133,18 @@ class SignalingEndpoint:
                 timeout, code = join_deadline - time.monotonic(), "join_timeout"
             else:
                 timeout, code = config.idle_timeout_s, "idle_timeout"
-            try:
-                message = await asyncio.wait_for(websocket.receive(), max(timeout, 0.0))
-            except TimeoutError:
+            receiving = asyncio.ensure_future(websocket.receive())
+            ended = asyncio.ensure_future(outbox.ended.wait())
+            await asyncio.wait({receiving, ended}, timeout=max(timeout, 0.0), return_when=asyncio.FIRST_COMPLETED)
+            ended.cancel()
+            if not receiving.done():
+                receiving.cancel()
+                if outbox.close_code is not None:  # e.g. slow consumer: stop now, not at the idle timeout
+                    return
                 session.fail(PeercallError(code, f"no frame within {max(timeout, 0):.0f} s"))
                 return
+            try:
+                message = receiving.result()
             except WebSocketDisconnect:
                 return
             if message["type"] == "websocket.disconnect":

@@ -8,13 +8,14 @@ Every write is one transaction, so a failure never leaves half a record.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from peercall.store.base import CallRecord, ChatRecord, ParticipantRecord, ReconnectRecord, RoomRecord
+from peercall.store.base import AuditRecord, CallRecord, ChatRecord, ParticipantRecord, ReconnectRecord, RoomRecord
 
 metadata = sa.MetaData()
 
@@ -89,6 +90,26 @@ chat_messages = sa.Table(
     sa.Column("received_at", sa.Float, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.UniqueConstraint("room_id", "message_id", name="uq_chat_message"),
+)
+
+# Revoked credentials (join token ids, resume sessions), kept until they would expire anyway.
+revocations = sa.Table(
+    "revocations",
+    metadata,
+    sa.Column("key", sa.String(160), primary_key=True),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False, index=True),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False, index=True),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
 )
 
 
@@ -289,6 +310,37 @@ class SqlStore:
             rows = (await conn.execute(query)).all()
         fields = ("room_id", "call_id", "message_id", "identity", "name", "sent_at", "received_at", "text")
         return [ChatRecord(**{f: getattr(row, f) for f in fields}) for row in rows]
+
+    # ---- security: revocations and audit log -------------------------------
+    async def revoke(self, key: str, reason: str, expires_at: float) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(revocations.delete().where(revocations.c.expires_at < time.time()))
+            await conn.execute(revocations.delete().where(revocations.c.key == key))
+            await conn.execute(revocations.insert().values(key=key, reason=reason, expires_at=expires_at))
+
+    async def revocation(self, key: str, now: float) -> str | None:
+        query = revocations.select().where(revocations.c.key == key, revocations.c.expires_at >= now)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return str(row.reason) if row else None
+
+    async def add_audit(self, entry: AuditRecord) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                audit_log.insert().values(
+                    at=entry.at,
+                    actor=entry.actor,
+                    action=entry.action,
+                    target=entry.target,
+                    detail=json.dumps(entry.detail),
+                )
+            )
+
+    async def list_audit(self, *, limit: int = 100) -> list[AuditRecord]:
+        query = audit_log.select().order_by(audit_log.c.id.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [AuditRecord(r.at, r.actor, r.action, r.target, json.loads(r.detail)) for r in rows]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
