@@ -205,7 +205,14 @@ def run_load(kind: str, url: str, pairs: list[tuple[str, str]], rate: float, dur
 # ---- servers ---------------------------------------------------------------------------
 def peercall_run(tmp: Path, clients: int, rate: float, duration: float) -> dict:
     secret = secrets.token_urlsafe(48)
-    env = {"PEERCALL_TOKEN_SECRET": secret, "PEERCALL_LOG_LEVEL": "warning"}
+    # All load comes from one address here: lift the per-address caps (the node-wide cap stays).
+    env = {
+        "PEERCALL_TOKEN_SECRET": secret,
+        "PEERCALL_LOG_LEVEL": "warning",
+        "PEERCALL_MAX_CONNECTIONS_PER_IP": "100000",
+        "PEERCALL_CONNECT_RATE_PER_IP": "100000",
+        "PEERCALL_CONNECT_BURST_PER_IP": "100000",
+    }
     server = start_server(tmp, extra_env=env)
     try:
         issuer = TokenIssuer(secret)

@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     scoped_api_keys: list[ApiKeySettings] = Field(
         default_factory=list, description="Named keys with a scope (admin | write | read), JSON list"
     )
-    max_connections: int = Field(2000, ge=1, description="Signaling sockets open at once on this node")
+    max_connections: int = Field(
+        15_000, ge=1, description="Signaling sockets open at once on this node (each is a file: 20k per process here)"
+    )
     max_connections_per_ip: int = Field(100, ge=1, description="Signaling sockets open at once per client IP")
     connect_rate_per_ip: float = Field(10.0, gt=0, description="New signaling sockets per second per IP (average)")
     connect_burst_per_ip: int = Field(100, ge=1)
