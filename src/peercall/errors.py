@@ -53,6 +53,14 @@ ERRORS: dict[str, ErrorKind] = {
     "payload_too_large": ErrorKind(413, False),
     "not_found": ErrorKind(404, False),
     "demo_disabled": ErrorKind(404, False),
+    "recording_closed": ErrorKind(409, False),
+    "recording_not_ready": ErrorKind(409, False),
+    "chunk_out_of_order": ErrorKind(409, False),
+    "chunk_conflict": ErrorKind(409, False),
+    "chunks_missing": ErrorKind(409, False),
+    "checksum_mismatch": ErrorKind(422, False),
+    "unsupported_media": ErrorKind(415, False),
+    "link_expired": ErrorKind(403, False),
     "internal": ErrorKind(500, True, 4500),
 }
 

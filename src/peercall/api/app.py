@@ -10,7 +10,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import RedirectResponse
 
 import peercall
-from peercall.api import demo, ice, moderation, rooms, web
+from peercall.api import demo, ice, moderation, recordings, rooms, web
 from peercall.api import metrics as metrics_api
 from peercall.api.errors import BodySizeLimit, install_error_handlers
 from peercall.api.security_headers import SecurityHeaders
@@ -47,7 +47,11 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        overrides={recordings.CHUNK_PATH_PREFIX: settings.recording_max_chunk_bytes},
+    )
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.include_router(web.router)
     app.include_router(rooms.router)
@@ -55,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ice.router)
     app.include_router(demo.router)
     app.include_router(metrics_api.router)
+    app.include_router(recordings.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -9,11 +9,13 @@ from peercall.auth.tokens import TokenIssuer
 from peercall.config import Settings
 from peercall.hub.base import Hub
 from peercall.hub.memory import MemoryHub
+from peercall.recording.service import RecordingService
+from peercall.recording.store import RecordingStore
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling.session import SessionLimits
 from peercall.signaling.websocket import SignalingConfig, SignalingEndpoint
-from peercall.store import Store, open_store
+from peercall.store import SqlStore, Store, open_store
 from peercall.turn.ice_servers import IceServerProvider
 
 
@@ -29,9 +31,12 @@ class Services:
     signaling: SignalingEndpoint
     keeper: ResumeKeeper
     draining: bool = field(default=False)
+    recordings: RecordingService | None = field(default=None)
 
     async def close(self) -> None:
         await self.keeper.close()
+        if self.recordings is not None:
+            await self.recordings.close()
         await self.store.close()
 
 
@@ -60,7 +65,14 @@ async def build_services(settings: Settings) -> Services:
             ),
         ),
     )
+    recordings = None
+    if isinstance(store, SqlStore):
+        recordings = RecordingService(
+            settings, RecordingStore(store.engine), rooms, hub, settings.resolved_token_secret()
+        )
+        await recordings.start()
     return Services(
+        recordings=recordings,
         settings=settings,
         store=store,
         hub=hub,

@@ -113,7 +113,16 @@ class Ping(_Frame):
     ts: float | None = None
 
 
-AnyClientFrame = Join | Resume | Offer | Answer | IceCandidate | Leave | Ping | RecoveryReport | MediaState | Moderate
+class TimeRequest(_Frame):
+    """Asks for the server's clock (answered with ``time``: ts echoed, server_ts in ms)."""
+
+    type: Literal["time"]
+    ts: float
+
+
+AnyClientFrame = (
+    Join | Resume | Offer | Answer | IceCandidate | Leave | Ping | RecoveryReport | MediaState | Moderate | TimeRequest
+)
 ClientFrame = Annotated[AnyClientFrame, Field(discriminator="type")]
 RelayFrame = Offer | Answer | IceCandidate
 CLIENT_TYPES = frozenset(
@@ -128,6 +137,7 @@ CLIENT_TYPES = frozenset(
         "recovery-report",
         "media-state",
         "moderate",
+        "time",
     }
 )
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)
