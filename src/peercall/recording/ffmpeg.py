@@ -157,7 +157,9 @@ def transcode_argv(
         argv += ["-tune", options.tune]
     if options.threads:
         argv += ["-threads", str(options.threads)]
-    argv += ["-movflags", "+faststart", "-f", "mp4", str(dst)]
+    # Browser WebM has millisecond timestamps (ffprobe says 1000 fps): keep them as they are
+    # (variable frame rate) instead of letting the MP4 muxer duplicate frames up to 1000 fps.
+    argv += ["-fps_mode", "vfr", "-movflags", "+faststart", "-f", "mp4", str(dst)]
     return argv
 
 

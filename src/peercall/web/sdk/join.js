@@ -81,5 +81,6 @@ export async function join(options) {
   return new Call({
     session, connect, resume, reconnectPolicy, mediaRecoveryPolicy: options.mediaRecoveryPolicy,
     localStream: localStream ?? null, ownsLocalStream, iceServers,
+    httpUrl: wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, ''), token,
   });
 }

@@ -11,6 +11,7 @@ import {
   peerRemovedText,
 } from './messages.js';
 import { setupOwnMedia } from './own-media.js';
+import { setupRecording } from './recording.js';
 import { setupRemoteTile } from './remote-tile.js';
 import { CallTimer, formatDuration } from './timer.js';
 import { decodeTokenClaims, readLinkParams } from './token.js';
@@ -125,6 +126,7 @@ function runCall(call) {
   view.setStatus(call.peers.size > 0 ? describeConnectionState('new') : WAITING_TEXT);
   view.localVideo.play().catch(() => {});
   setupOwnMedia(call, view, ownName);
+  setupRecording(call);
   const tile = setupRemoteTile(call, view);
 
   call.on(CallEvent.PeerJoined, ({ peer }) => {
