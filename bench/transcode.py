@@ -76,6 +76,9 @@ def make_speech(work: Path) -> Path:
     return wav
 
 
+LOOP_S = 30  # the animated scene is made once (lossless) and looped: its noise repeats every 30 s
+
+
 def make_source(seconds: int) -> Path:
     """The browser-like WebM (cached by duration)."""
     CACHE.mkdir(exist_ok=True)
@@ -86,21 +89,28 @@ def make_source(seconds: int) -> Path:
         work = Path(tmp)
         bg, person = make_scene(work)
         speech = make_speech(work)
-        # Head-like motion: a slow sway, nods and a little roll, never periodic on a short scale.
-        x = "390+14*sin(2*PI*t/5.3)+5*sin(2*PI*t/1.7)"
-        y = "90+6*sin(2*PI*t/3.1)+3*sin(2*PI*t/0.9)"
-        angle = "0.035*sin(2*PI*t/4.3)+0.01*sin(2*PI*t/1.3)"
+        # Head-like motion: a slow sway, nods and a little roll (periods fit the loop).
+        x = "390+14*sin(2*PI*t/5)+5*sin(2*PI*t/1.5)"
+        y = "90+6*sin(2*PI*t/3)+3*sin(2*PI*t/1)"
+        angle = "0.035*sin(2*PI*t/5)+0.01*sin(2*PI*t/1.25)"
         graph = (
             f"[1:v]format=rgba,rotate=a='{angle}':c=none:ow=rotw(0.06):oh=roth(0.06)[p];"
             f"[0:v][p]overlay=x='{x}':y='{y}':shortest=1,"
             "noise=c0s=7:c1s=4:c2s=4:allf=t,format=yuv420p[v]"
         )
-        argv = [
+        loop = work / "loop.mkv"
+        scene = [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
             "-loop", "1", "-framerate", "30", "-i", str(bg),
             "-loop", "1", "-framerate", "30", "-i", str(person),
-            "-stream_loop", "-1", "-i", str(speech),
-            "-filter_complex", graph, "-map", "[v]", "-map", "2:a", "-t", str(seconds),
+            "-filter_complex", graph, "-map", "[v]", "-t", str(min(seconds, LOOP_S)),
+            "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", str(loop),
+        ]  # fmt: skip
+        subprocess.run(scene, check=True)
+        argv = [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
+            "-stream_loop", "-1", "-i", str(loop), "-stream_loop", "-1", "-i", str(speech),
+            "-map", "0:v", "-map", "1:a", "-t", str(seconds),
             # Chrome's MediaRecorder: libvpx VP8 realtime at the requested bitrate, Opus 48 kHz.
             "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "2500k",
             "-minrate", "2000k", "-maxrate", "3000k", "-g", "3000", "-threads", "2",

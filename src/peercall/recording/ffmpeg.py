@@ -122,7 +122,7 @@ def demuxer_for(info: MediaInfo) -> str:
 def remux_argv(src: Path, dst: Path, demuxer: str) -> list[str]:
     """Copy the streams into a seekable Matroska/WebM: writes the Duration and the Cues
     (seek index) that a browser's MediaRecorder leaves out, without re-encoding."""
-    return [*_base(), "-f", demuxer, "-i", str(src), "-map", "0", "-c", "copy", "-f", "webm", str(dst)]
+    return [*base_argv(), "-f", demuxer, "-i", str(src), "-map", "0", "-c", "copy", "-f", "webm", str(dst)]
 
 
 def transcode_argv(
@@ -137,7 +137,7 @@ def transcode_argv(
 ) -> list[str]:
     """WebM (VP8/VP9 + Opus) → MP4 (H.264 + AAC, ``+faststart``); ``text_file`` holds the
     watermark text (written by the caller with :func:`watermark_text`)."""
-    argv = [*_base(), "-f", demuxer, "-i", str(src)]
+    argv = [*base_argv(), "-f", demuxer, "-i", str(src)]
     filters = ["format=yuv420p"]
     if source_height and source_height > options.max_height:
         filters.insert(0, f"scale=-2:{options.max_height}:flags=bicubic")
@@ -166,7 +166,7 @@ def transcode_argv(
 def thumbnail_argv(src: Path, dst: Path, at_s: float) -> list[str]:
     """One JPEG frame, 320 px wide, from an MP4 we made ourselves."""
     return [
-        *_base(),
+        *base_argv(),
         "-ss",
         f"{max(0.0, at_s):.3f}",
         "-f",
@@ -211,7 +211,7 @@ def watermark_text(text: str) -> str:
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_./-]+")
 
 
-def _base() -> list[str]:
+def base_argv() -> list[str]:
     return [FFMPEG, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats"]
 
 

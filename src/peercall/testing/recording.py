@@ -16,12 +16,15 @@ import httpx
 from websockets.sync.client import connect
 
 
-def browser_like_webm(path: Path, seconds: float, *, size: str = "640x360", rate: int = 30) -> Path:
-    """A VP8 + Opus WebM written to a pipe, like MediaRecorder's: no duration, no cues."""
+def browser_like_webm(
+    path: Path, seconds: float, *, size: str = "640x360", rate: int = 30, source: str = "testsrc2", tone_hz: int = 440
+) -> Path:
+    """A VP8 + Opus WebM written to a pipe, like MediaRecorder's: no duration, no cues.
+    ``source`` is a lavfi video source (``testsrc2``, ``color=c=red``…)."""
     argv = [
         "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
-        "-f", "lavfi", "-i", f"testsrc2=s={size}:r={rate}",
-        "-f", "lavfi", "-i", "sine=f=440:r=48000",
+        "-f", "lavfi", "-i", f"{source}{':' if '=' in source else '='}s={size}:r={rate}",
+        "-f", "lavfi", "-i", f"sine=f={tone_hz}:r=48000",
         "-t", str(seconds), "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "800k",
         "-c:a", "libopus", "-b:a", "64k", "-f", "webm", "pipe:1",
     ]  # fmt: skip
