@@ -76,7 +76,7 @@ def make_speech(work: Path) -> Path:
     return wav
 
 
-LOOP_S = 30  # the animated scene is made once (lossless) and looped: its noise repeats every 30 s
+LOOP_S = 30  # the call is made (and VP8-encoded) once for 30 s and repeated to the full length
 
 
 def make_source(seconds: int) -> Path:
@@ -107,19 +107,26 @@ def make_source(seconds: int) -> Path:
             "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", str(loop),
         ]  # fmt: skip
         subprocess.run(scene, check=True)
-        argv = [
+        # One loop of browser-like VP8 + Opus, as Chrome's MediaRecorder makes it (libvpx VP8
+        # realtime at the requested bitrate, Opus 48 kHz)...
+        piece = work / "piece.webm"
+        encode = [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
-            "-stream_loop", "-1", "-i", str(loop), "-stream_loop", "-1", "-i", str(speech),
-            "-map", "0:v", "-map", "1:a", "-t", str(seconds),
-            # Chrome's MediaRecorder: libvpx VP8 realtime at the requested bitrate, Opus 48 kHz.
+            "-i", str(loop), "-stream_loop", "-1", "-i", str(speech),
+            "-map", "0:v", "-map", "1:a", "-t", str(min(seconds, LOOP_S)),
             "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "2500k",
             "-minrate", "2000k", "-maxrate", "3000k", "-g", "3000", "-threads", "2",
-            "-c:a", "libopus", "-b:a", "128k", "-ar", "48000", "-ac", "2",
-            "-f", "webm", "pipe:1",
+            "-c:a", "libopus", "-b:a", "128k", "-ar", "48000", "-ac", "2", str(piece),
+        ]  # fmt: skip
+        subprocess.run(encode, check=True)
+        # ...repeated without re-encoding to the full length, written to a pipe (no duration, no cues).
+        repeat = [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
+            "-stream_loop", "-1", "-i", str(piece), "-t", str(seconds), "-c", "copy", "-f", "webm", "pipe:1",
         ]  # fmt: skip
         part = out.with_suffix(".part")
         with part.open("wb") as sink:
-            subprocess.run(argv, stdout=sink, check=True)
+            subprocess.run(repeat, stdout=sink, check=True)
         part.rename(out)
     return out
 
