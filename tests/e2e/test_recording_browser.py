@@ -147,3 +147,41 @@ async def test_recording_10s_call_in_chromium_to_mp4(server: ServerProcess, tmp_
     top = (slice(0, h // 3), slice(0, w))
     assert np.abs(marked[corner] - unmarked[corner]).mean() > 15
     assert np.abs(marked[top] - unmarked[top]).mean() < 4
+
+
+async def test_recording_double_ender_in_chromium(server: ServerProcess, tmp_path: Path):
+    """Each browser records its own camera + mic; the guest joins in by itself when the
+    host starts, finishes its upload when the host stops; the server composes both."""
+    room = server.create_room(settings={"recording": "any"})
+    host_url = server.token(room, "host", role="host", name="Host")["join_url"]
+    guest_url = server.token(room, "guest", name="Guest")["join_url"]
+    async with chromium() as browser:
+        host, guest = await open_call(browser, host_url), await open_call(browser, guest_url)
+        await wait_decoding(host, 10, 30)
+        rid = await host.evaluate("() => window.peercallCall.recording.start({ mode: 'double-ender' })")
+        await guest.wait_for_function("() => window.peercallCall.recording.active", timeout=15_000)
+        for page in (host, guest):
+            await page.get_by_test_id("recording-indicator").wait_for(state="visible", timeout=10_000)
+        await asyncio.sleep(6)
+        stopped = await host.evaluate("() => window.peercallCall.recording.stop()")
+        assert stopped["mode"] == "double-ender"
+        for page in (host, guest):
+            await page.get_by_test_id("recording-indicator").wait_for(state="hidden", timeout=60_000)
+    with server.api() as api:
+        body = wait_recording(api, rid, {"ready", "failed"}, 150)
+        assert body["state"] == "ready", body
+        assert sorted(t["identity"] for t in body["tracks"]) == ["guest", "host"]
+        assert all(t["complete"] and t["chunks"] >= 2 for t in body["tracks"])
+        mp4 = tmp_path / "both.mp4"
+        mp4.write_bytes(api.get(f"/api/recordings/{rid}/download").content)
+    info = ffprobe(mp4)
+    assert codecs(info) == {"video": "h264", "audio": "aac"}
+    assert 5.0 <= float(info["format"]["duration"]) <= 12.0
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-ss", "3.0", "-i", str(mp4), "-frames:v", "1", "-f", "rawvideo",
+         "-pix_fmt", "rgb24", "pipe:1"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    green = np.frombuffer(raw, np.uint8).reshape(360, 1280, 3)[..., 1].astype(int)
+    # Chromium's fake camera (green) on both halves, not the black of a missing side.
+    assert green[:, :640].mean() > 60 and green[:, 640:].mean() > 60, (green[:, :640].mean(), green[:, 640:].mean())

@@ -48,6 +48,8 @@ export class CallRecording {
   #timeWaiters = new Map();
   /** @type {LocalSession | null} */
   #session = null;
+  /** A start (ours, or joining a double-ender) is under way: frames must not start another. */
+  #starting = false;
 
   /** @param {RecorderInit} init */
   constructor(init) {
@@ -72,12 +74,19 @@ export class CallRecording {
    */
   async start(options = {}) {
     if (this.#session) throw new PeercallError(ErrorCode.InvalidArgument, 'already recording', { fatal: false });
+    if (this.#starting) throw new PeercallError(ErrorCode.InvalidArgument, 'a recording is starting', { fatal: false });
     const mode = options.mode ?? 'composite';
-    await this.measureClock();
-    const upload = await this.#post('/api/recordings', { mode });
-    this.#session = new LocalSession(this.#init, mode, upload, options);
-    await this.#session.begin();
-    return upload.recording_id;
+    this.#starting = true;
+    try {
+      await this.measureClock();
+      const upload = await this.#post('/api/recordings', { mode });
+      const session = new LocalSession(this.#init, mode, upload, options);
+      await session.begin();
+      this.#session = session;
+      return upload.recording_id;
+    } finally {
+      this.#starting = false;
+    }
   }
 
   /**
@@ -137,21 +146,24 @@ export class CallRecording {
     this.#init.emit('recordingStateChanged', { recording: state, local: this.#session?.recordingId === state.id });
     const session = this.#session;
     if (state.mode === 'double-ender') {
-      if (state.state === 'recording' && !session) void this.#joinDoubleEnder(state.id);
+      if (state.state === 'recording' && !session && !this.#starting) void this.#joinDoubleEnder(state.id);
       if (state.state === 'stopping' && session?.recordingId === state.id) void this.#finish(session).catch(() => {});
     }
   }
 
   /** The other side started a double-ender recording: record our own side into it. @param {string} id */
   async #joinDoubleEnder(id) {
+    this.#starting = true;
     try {
       await this.measureClock();
       const upload = await this.#post(`/api/recordings/${id}/tracks`, {});
-      this.#session = new LocalSession(this.#init, 'double-ender', upload, {});
-      await this.#session.begin();
+      const session = new LocalSession(this.#init, 'double-ender', upload, {});
+      await session.begin();
+      this.#session = session;
     } catch (error) {
-      this.#session = null;
       this.#init.emit('error', { error });
+    } finally {
+      this.#starting = false;
     }
   }
 
