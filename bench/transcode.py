@@ -5,7 +5,9 @@ The source imitates what Chrome's MediaRecorder makes of a call: 1280×720 VP8 a
 duration and no seek index. Its content is realistic, not a test pattern: a real
 photograph of a person (scikit-image's ``astronaut``) cut out with a soft mask, moving
 like a head in a video call (slow sway, nods, a little roll) in front of a blurred
-background, with temporal camera noise, and speech from espeak-ng.
+background, with temporal camera noise, and speech from espeak-ng. The first 30 s are
+made and VP8-encoded once, then repeated (stream copy) to the full length: encoding ten
+minutes of noisy 720p VP8 takes far longer than the pipeline under test.
 
 The pipeline (``peercall.recording.pipeline.process``, the same code the server's jobs
 run, with the server's default settings, optionally a text watermark) turns it into an MP4.

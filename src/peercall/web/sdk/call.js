@@ -106,6 +106,7 @@ export class Call extends Emitter {
       connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
       send: (frame) => this.#signal.send(frame),
       emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
+      on: (event, listener) => this.on(/** @type {any} */ (event), listener),
     });
     /** Our microphone, camera, screen share and speaker: see {@link MediaControls}. */
     this.media = new MediaControls({

@@ -31,6 +31,7 @@ import { ChunkUploader } from './recorder-upload.js';
  * @property {() => RTCPeerConnection[]} connections
  * @property {(frame: Record<string, unknown>) => void} send a signaling frame
  * @property {(event: string, payload: unknown) => void} emit
+ * @property {(event: string, listener: (payload: any) => void) => void} [on]
  */
 
 const WIDTH = 1280;
@@ -54,6 +55,11 @@ export class CallRecording {
   /** @param {RecorderInit} init */
   constructor(init) {
     this.#init = init;
+    // Leaving the call ends our recording cleanly: the rest is uploaded and finalized
+    // (uploads use the track's key, not the signaling socket).
+    init.on?.('ended', () => {
+      if (this.#session) void this.stop().catch((error) => this.#init.emit('error', { error }));
+    });
   }
 
   /** @returns {boolean} this page is recording (uploading) right now */
