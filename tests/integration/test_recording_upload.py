@@ -210,3 +210,27 @@ def test_recording_job_survives_server_kill_and_links_expire(tmp_path):
         assert not (server.data_dir / "recordings" / rid).exists()
     finally:
         stop_server(server)
+
+
+def test_recording_abandoned_by_a_closed_tab_is_salvaged(rec_server: ServerProcess, tmp_path):
+    """The recording tab dies mid-upload: what reached the server is kept and processed."""
+    source = browser_like_webm(tmp_path / "call.webm", 6).read_bytes()
+    room = rec_server.create_room(settings={"recording": "any"})
+    alice_token, bob_token = rec_server.token(room, "alice")["token"], rec_server.token(room, "bob")["token"]
+    alice, bob = joined(rec_server, alice_token), joined(rec_server, bob_token)
+    upload = start(rec_server, alice_token).json()
+    pieces = [source[i : i + CHUNK] for i in range(0, len(source), CHUNK)]
+    with httpx.Client(timeout=10) as client:
+        for seq in range(len(pieces) // 2):
+            assert put(client, upload, seq, pieces[seq]).status_code == 200
+    alice.close(leave=True)  # the tab is closed mid-recording; nobody will finalize
+    time.sleep(0.5)
+    second = start(rec_server, bob_token)  # the room's next recording salvages the abandoned one
+    assert second.status_code == 201, second.text
+    with rec_server.api() as api:
+        body = wait_recording(api, upload["recording_id"], {"ready", "failed"}, 90)
+        assert body["state"] == "ready", body
+        kept = b"".join(pieces[: len(pieces) // 2])
+        assert body["tracks"][0]["sha256"] == sha256(kept) and body["tracks"][0]["bytes"] == len(kept)
+        assert 1.0 <= body["duration_s"] <= 5.0
+    bob.close()

@@ -91,6 +91,7 @@ class RecordingService:
         if policy not in ("host", "any") or (policy == "host" and claims.role != "host"):
             raise PeercallError("forbidden", f"this room's recording setting ({policy!r}) does not let you record")
         member = await self._member(claims)
+        await self.salvage_abandoned(claims.room_id)
         if await self.store.active_in_room(claims.room_id):
             raise PeercallError("recording_closed", "a recording is already running in this room")
         template = room.settings.get("recording_watermark") or self.settings.recording_watermark
@@ -196,6 +197,41 @@ class RecordingService:
             row = await self.get(recording_id)
         return row
 
+    async def salvage_abandoned(self, room_id: str | None = None) -> int:
+        """Recordings whose uploaders all left the room without stopping (tab closed,
+        crashed): what they uploaded is kept, finalized as it is and processed."""
+        rooms = [room_id] if room_id else await self.hub.room_ids()
+        salvaged = 0
+        for rid in rooms:
+            present = {m.identity for m in await self.hub.members(rid)}
+            for active in await self.store.active_in_room(rid):
+                row = await self.get(active.id)
+                if any(t.identity in present for t in row.tracks if not t.complete):
+                    continue
+                for track in row.tracks:
+                    if not track.complete and track.chunks:
+                        _, digest = await self.uploads.finalize(track, track.chunks)
+                        await self.store.complete_track(track.id, digest, {**track.clock, "salvaged": True})
+                row = await self.get(active.id)
+                if not any(t.complete for t in row.tracks):
+                    await self.store.update(row.id, state="failed", error="abandoned before any chunk was uploaded")
+                    await self._announce(row, "stopped")
+                    continue
+                await self.store.update(row.id, stop_requested=True, stopped_at=time.time())
+                await self._finish_complete_tracks(row.id)
+                salvaged += 1
+        if salvaged:
+            log.info("recording: salvaged %d abandoned recording(s)", salvaged)
+        return salvaged
+
+    async def _finish_complete_tracks(self, recording_id: str) -> None:
+        """Process what is complete; tracks that never got a chunk are dropped."""
+        row = await self.get(recording_id)
+        empty = [t for t in row.tracks if not t.complete]
+        if empty:
+            await self.store.drop_tracks([t.id for t in empty])
+        await self._maybe_finish(recording_id)
+
     # ---- processing -------------------------------------------------------
     async def _process(self, recording_id: str, report: Report) -> None:
         row = await self.get(recording_id)
@@ -276,10 +312,11 @@ class RecordingService:
         return len(expired)
 
     async def _sweep_forever(self) -> None:
-        interval = min(3600.0, max(1.0, self.settings.recording_retention_days * 86400 / 10))
+        interval = min(60.0, max(1.0, self.settings.recording_retention_days * 86400 / 10))
         while True:
             try:
+                await self.salvage_abandoned()
                 await self.sweep()
             except Exception:
-                log.exception("recording retention sweep failed")
+                log.exception("recording sweep failed")
             await asyncio.sleep(interval)

@@ -204,6 +204,11 @@ class RecordingStore:
                 .values(complete=True, sha256=sha256, clock=json.dumps(clock))
             )
 
+    async def drop_tracks(self, track_ids: list[str]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(chunks.delete().where(chunks.c.track_id.in_(track_ids)))
+            await conn.execute(tracks.delete().where(tracks.c.id.in_(track_ids)))
+
     # ---- jobs -------------------------------------------------------------
     async def enqueue(self, recording_id: str) -> None:
         now = time.time()

@@ -98,6 +98,11 @@ class SignalingMember:
             if frame["type"] == kind:
                 return frame
 
-    def close(self) -> None:
+    def close(self, *, leave: bool = False) -> None:
+        """Close the socket; ``leave`` says goodbye first (a closed tab's `pagehide`),
+        otherwise the server keeps the member for the resume grace period."""
         self._stop.set()
+        if leave:
+            with contextlib.suppress(Exception):
+                self._ws.send(json.dumps({"type": "leave", "reason": "navigate"}))
         self._ws.close()
