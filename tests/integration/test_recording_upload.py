@@ -196,6 +196,8 @@ def test_recording_job_survives_server_kill_and_links_expire(tmp_path):
         rid = upload["recording_id"]
         assert httpx.get(f"{server.base_url}/api/recordings/{rid}/download").status_code == 401
         assert httpx.get(link["url"]).status_code == 200
+        thumb = httpx.get(link["thumbnail_url"])
+        assert thumb.headers["content-type"] == "image/jpeg" and thumb.content[:2] == b"\xff\xd8"
         url, sig = link["url"].split("&sig=")
         tampered = f"{url}&sig={'1' if sig[0] == '0' else '0'}{sig[1:]}"
         assert httpx.get(tampered).status_code == 401
