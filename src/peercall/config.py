@@ -102,6 +102,7 @@ class Settings(BaseSettings):
     recording_dir: Path | None = Field(None, description="Where recordings live; default: DATA_DIR/recordings")
     recording_crf: int = Field(30, ge=0, le=51, description="x264 CRF of the MP4 (higher: smaller)")
     recording_preset: str = Field("veryfast", pattern=r"^(ultrafast|superfast|veryfast|faster|fast|medium|slow)$")
+    recording_tune: Literal["film", "grain", "ssim"] | None = Field(None, description="x264 tune; none by default")
     recording_audio_kbps: int = Field(64, ge=16, le=320)
     recording_threads: int = Field(0, ge=0, le=64, description="x264 threads; 0 = all cores")
     recording_watermark: str | None = Field(None, max_length=120, description="Text; {room} and {time} expand")

@@ -215,7 +215,7 @@ async def make_link(recording_id: RecordingId, request: Request, svc: ServicesDe
     recordings = _svc(svc)
     row = await recordings.get(recording_id)
     expires = int(time.time()) + svc.settings.recording_url_ttl
-    query = f"expires={expires}&sig={recordings.sign(row.id, expires)}"
+    query = f"expires={expires}&sig={recordings.links.sign(row.id, expires)}"
     base = f"{base_url(request, svc.settings.public_url)}/api/recordings/{row.id}"
     return LinkOut(url=f"{base}/download?{query}", thumbnail_url=f"{base}/thumbnail?{query}", expires_at=expires)
 
@@ -225,7 +225,7 @@ async def _authorized_file(
 ) -> tuple[RecordingRow, Any]:
     recordings = _svc(svc)
     if expires is not None and sig is not None:
-        recordings.check_signature(recording_id, expires, sig)
+        recordings.links.check(recording_id, expires, sig)
     else:
         svc.api_keys.check(f"Bearer {credentials.credentials}" if credentials else None)
     row = await recordings.get(recording_id)

@@ -70,7 +70,7 @@ class TranscodeOptions:
             raise ValueError("crf must be 0..51")
         if self.preset not in X264_PRESETS:
             raise ValueError(f"preset must be one of {', '.join(X264_PRESETS)}")
-        if self.tune not in (None, "film", "animation", "grain", "stillimage", "fastdecode", "zerolatency"):
+        if self.tune not in (None, "film", "animation", "grain", "stillimage", "fastdecode", "zerolatency", "ssim", "psnr"):
             raise ValueError("unknown x264 tune")
         if not 16 <= self.audio_bitrate_k <= 320:
             raise ValueError("audio bitrate must be 16..320 kbit/s")

@@ -26,6 +26,7 @@ from peercall.recording import pipeline
 from peercall.recording.chunks import RecordingFiles, UploadSessions
 from peercall.recording.ffmpeg import TranscodeOptions
 from peercall.recording.jobs import JobRunner, Report
+from peercall.recording.links import DownloadLinks
 from peercall.recording.store import RecordingRow, RecordingStore, TrackRow
 from peercall.rooms.service import RoomService
 
@@ -40,6 +41,7 @@ def transcode_options(settings: Settings, *, watermark: str | None = None) -> Tr
     return TranscodeOptions(
         crf=settings.recording_crf,
         preset=settings.recording_preset,
+        tune=settings.recording_tune,
         audio_bitrate_k=settings.recording_audio_kbps,
         threads=settings.recording_threads,
         watermark_text=watermark,
@@ -69,7 +71,7 @@ class RecordingService:
             max_chunks=settings.recording_max_chunks,
         )
         self.jobs = JobRunner(store, self._process, self._mark_failed)
-        self._link_key = hmac.new(secret.encode(), b"peercall recording download", hashlib.sha256).digest()
+        self.links = DownloadLinks(secret)
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -290,15 +292,6 @@ class RecordingService:
         if not path.is_file():
             raise PeercallError("not_found", f"{name} is missing")
         return path
-
-    def sign(self, recording_id: str, expires: int) -> str:
-        return hmac.new(self._link_key, f"{recording_id}:{expires}".encode(), hashlib.sha256).hexdigest()
-
-    def check_signature(self, recording_id: str, expires: int, signature: str) -> None:
-        if expires < time.time():
-            raise PeercallError("link_expired", "this download link has expired")
-        if not hmac.compare_digest(self.sign(recording_id, expires), signature):
-            raise PeercallError("unauthorized", "bad download signature")
 
     async def sweep(self) -> int:
         """Delete recordings older than the retention period (files and row state)."""

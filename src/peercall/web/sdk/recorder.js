@@ -19,6 +19,7 @@
  */
 
 import { ErrorCode, PeercallError } from './errors.js';
+import { compositeStream } from './recorder-composite.js';
 import { ChunkUploader } from './recorder-upload.js';
 
 /**
@@ -33,10 +34,6 @@ import { ChunkUploader } from './recorder-upload.js';
  * @property {(event: string, payload: unknown) => void} emit
  * @property {(event: string, listener: (payload: any) => void) => void} [on]
  */
-
-const WIDTH = 1280;
-const HEIGHT = 720;
-const FPS = 25;
 
 /** Shared recording controls of one call. */
 export class CallRecording {
@@ -211,7 +208,14 @@ class LocalSession {
   }
 
   async begin() {
-    const stream = this.mode === 'composite' ? this.#composite() : this.#local();
+    let stream;
+    if (this.mode === 'composite') {
+      const composite = compositeStream(this.init.localStream, this.init.connections);
+      this.#cleanup.push(composite.stop);
+      stream = composite.stream;
+    } else {
+      stream = this.#local();
+    }
     const recorder = this.#recorder = new MediaRecorder(stream, {
       mimeType: 'video/webm;codecs=vp8,opus',
       videoBitsPerSecond: this.options.videoBitsPerSecond ?? 2_500_000,
@@ -225,9 +229,10 @@ class LocalSession {
     });
     await new Promise((resolve) => {
       recorder.addEventListener('start', resolve, { once: true });
+      // The recording's timeline begins at start(), not at the (later, async) start event.
+      this.#startedAt = Date.now();
       recorder.start(this.options.timesliceMs ?? 2000);
     });
-    this.#startedAt = Date.now();
   }
 
   /** @param {{offsetMs: number, rttMs: number} | null} clock */
@@ -262,67 +267,5 @@ class LocalSession {
     const own = this.init.localStream();
     if (!own) throw new PeercallError(ErrorCode.InvalidArgument, 'no local media to record', { fatal: false });
     return new MediaStream(own.getTracks().filter((t) => t.readyState === 'live'));
-  }
-
-  /** The whole call on one canvas + one mixed audio track. */
-  #composite() {
-    const canvas = document.createElement('canvas');
-    canvas.width = WIDTH;
-    canvas.height = HEIGHT;
-    const g = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
-    /** @type {Map<string, HTMLVideoElement>} */
-    const videos = new Map();
-    const audio = new AudioContext();
-    const mix = audio.createMediaStreamDestination();
-    /** @type {Map<string, MediaStreamAudioSourceNode>} */
-    const sources = new Map();
-
-    const tracks = () => {
-      const own = this.init.localStream()?.getTracks() ?? [];
-      const remote = this.init.connections().flatMap((pc) => pc.getReceivers().map((r) => r.track));
-      return { remote: remote.filter((t) => t.readyState === 'live'), own: own.filter((t) => t.readyState === 'live') };
-    };
-    const videoFor = (/** @type {MediaStreamTrack} */ track) => {
-      let video = videos.get(track.id);
-      if (!video) {
-        video = document.createElement('video');
-        video.muted = true;
-        video.playsInline = true;
-        video.srcObject = new MediaStream([track]);
-        void video.play().catch(() => {});
-        videos.set(track.id, video);
-      }
-      return video;
-    };
-    const draw = () => {
-      const { remote, own } = tracks();
-      const pictures = [...remote, ...own].filter((t) => t.kind === 'video').map(videoFor);
-      g.fillStyle = '#111';
-      g.fillRect(0, 0, WIDTH, HEIGHT);
-      const slot = WIDTH / Math.max(1, pictures.length);
-      pictures.forEach((video, i) => {
-        if (!video.videoWidth) return;
-        const scale = Math.min(slot / video.videoWidth, HEIGHT / video.videoHeight);
-        const w = video.videoWidth * scale;
-        const h = video.videoHeight * scale;
-        g.drawImage(video, i * slot + (slot - w) / 2, (HEIGHT - h) / 2, w, h);
-      });
-      for (const track of [...remote, ...own].filter((t) => t.kind === 'audio')) {
-        if (sources.has(track.id)) continue;
-        const source = audio.createMediaStreamSource(new MediaStream([track]));
-        source.connect(mix);
-        sources.set(track.id, source);
-      }
-    };
-    draw();
-    const timer = setInterval(draw, 1000 / FPS);
-    const [videoTrack] = canvas.captureStream(FPS).getVideoTracks();
-    this.#cleanup.push(() => {
-      clearInterval(timer);
-      videoTrack.stop();
-      for (const video of videos.values()) video.srcObject = null;
-      void audio.close();
-    });
-    return new MediaStream([videoTrack, ...mix.stream.getAudioTracks()]);
   }
 }
