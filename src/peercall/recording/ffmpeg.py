@@ -70,12 +70,13 @@ class TranscodeOptions:
             raise ValueError("crf must be 0..51")
         if self.preset not in X264_PRESETS:
             raise ValueError(f"preset must be one of {', '.join(X264_PRESETS)}")
-        if self.tune not in (None, "film", "animation", "grain", "stillimage", "fastdecode", "zerolatency", "ssim", "psnr"):
+        if self.tune is not None and self.tune not in X264_TUNES:
             raise ValueError("unknown x264 tune")
         if not 16 <= self.audio_bitrate_k <= 320:
             raise ValueError("audio bitrate must be 16..320 kbit/s")
 
 
+X264_TUNES = ("film", "animation", "grain", "stillimage", "fastdecode", "zerolatency", "ssim", "psnr")
 X264_PRESETS = (
     "ultrafast",
     "superfast",
