@@ -69,6 +69,11 @@ def test_recording_upload_interrupted_resumes_in_order_without_duplicates(rec_se
         state = ws.next("recording-state")
         assert state["recording"] == {**state["recording"], "id": upload["recording_id"], "state": "recording"}
 
+    # A late joiner asks which recordings run (its indicator must show this one too).
+    active = httpx.get(
+        f"{rec_server.base_url}/api/recordings/active", headers={"Authorization": f"Bearer {token}"}
+    ).json()["recordings"]
+    assert active == [{"id": upload["recording_id"], "state": "recording", "mode": "local", "started_by": "alice"}]
     with httpx.Client(timeout=10) as client:
         for seq in range(3):
             assert put(client, upload, seq, pieces[seq]).json()["stored"] is True
@@ -163,6 +168,7 @@ def test_recording_bad_input_is_refused_and_nothing_escapes(rec_server: ServerPr
         ws.close()
 
 
+@pytest.mark.slow
 def test_recording_job_survives_server_kill_and_links_expire(tmp_path):
     source = browser_like_webm(tmp_path / "long.webm", 12).read_bytes()
     # A slow preset keeps the job running long enough to be killed in the middle.

@@ -144,6 +144,20 @@ async def start(body: RecordingCreate, claims: JoinToken, request: Request, svc:
     return _upload_out(request, svc, new)
 
 
+class ActiveOut(BaseModel):
+    recordings: list[dict[str, Any]] = Field(description="id, state, mode, started_by of running recordings")
+
+
+@router.get("/active", response_model=ActiveOut, summary="Recordings running in my room (join token)")
+async def active(claims: JoinToken, svc: ServicesDep) -> ActiveOut:
+    """For late joiners: the indicator must show a recording that started before they came."""
+    rows = await _svc(svc).store.active_in_room(claims.room_id)
+    state = lambda r: "stopping" if r.stop_requested else "recording"  # noqa: E731
+    return ActiveOut(
+        recordings=[{"id": r.id, "state": state(r), "mode": r.mode, "started_by": r.started_by} for r in rows]
+    )
+
+
 @router.post("/{recording_id}/tracks", status_code=201, response_model=UploadOut, summary="Add my track (double-ender)")
 async def add_track(recording_id: RecordingId, claims: JoinToken, request: Request, svc: ServicesDep) -> UploadOut:
     return _upload_out(request, svc, await _svc(svc).add_track(claims, recording_id))

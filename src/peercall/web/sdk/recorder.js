@@ -57,6 +57,18 @@ export class CallRecording {
     init.on?.('ended', () => {
       if (this.#session) void this.stop().catch((error) => this.#init.emit('error', { error }));
     });
+    if (init.httpUrl && init.token) setTimeout(() => void this.refresh().catch(() => {}), 0);
+  }
+
+  /** Ask the server which recordings run in our room (we may have joined after one started). */
+  async refresh() {
+    const response = await fetch(`${this.#init.httpUrl}/api/recordings/active`, {
+      headers: { Authorization: `Bearer ${this.#init.token}` },
+    });
+    if (!response.ok) return;
+    for (const recording of (await response.json()).recordings ?? []) {
+      if (!this.state || this.state.id !== recording.id) this.handleState({ recording });
+    }
   }
 
   /** @returns {boolean} this page is recording (uploading) right now */
