@@ -190,3 +190,18 @@ async def test_recording_double_ender_in_chromium(server: ServerProcess, tmp_pat
     green = np.frombuffer(raw, np.uint8).reshape(360, 1280, 3)[..., 1].astype(int)
     # Chromium's fake camera (green) on both halves, not the black of a missing side.
     assert green[:, :640].mean() > 60 and green[:, 640:].mean() > 60, (green[:, :640].mean(), green[:, 640:].mean())
+
+
+async def test_recording_indicator_shown_to_a_late_joiner(server: ServerProcess):
+    room = server.create_room(settings={"recording": "any"})
+    host_url = server.token(room, "host", role="host", name="Host")["join_url"]
+    guest_url = server.token(room, "guest", name="Guest")["join_url"]
+    async with chromium() as browser:
+        host = await open_call(browser, host_url)
+        rid = await host.evaluate("() => window.peercallCall.recording.start({ mode: 'local' })")
+        await host.get_by_test_id("recording-indicator").wait_for(state="visible", timeout=10_000)
+        guest = await open_call(browser, guest_url)  # joins while the recording runs
+        await guest.get_by_test_id("recording-indicator").wait_for(state="visible", timeout=10_000)
+        assert await guest.evaluate("() => window.peercallCall.recording.state.id") == rid
+        await host.evaluate("() => window.peercallCall.recording.stop()")
+        await guest.get_by_test_id("recording-indicator").wait_for(state="hidden", timeout=30_000)
