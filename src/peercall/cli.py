@@ -8,6 +8,7 @@ import sys
 
 from pydantic import ValidationError
 
+from peercall.recording import cli as recording_cli
 from peercall.turn import cli as turn_cli
 
 
@@ -24,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", default=None, help="enable /demo (creates rooms without a dashboard)"
     )
     turn_cli.add_subcommand(commands)
+    recording_cli.add_subcommand(commands)
     return parser
 
 
@@ -31,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "turn":
         return turn_cli.run(args)
+    if args.command == "recording":
+        return recording_cli.run(args)
     if args.command == "serve":
         if args.config:
             os.environ["PEERCALL_CONFIG"] = args.config

@@ -143,6 +143,23 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")
 
+    # ---- recording (docs/recording.md) ----
+    recording_dir: Path | None = Field(None, description="Where recordings live; default: DATA_DIR/recordings")
+    recording_crf: int = Field(30, ge=0, le=51, description="x264 CRF of the MP4 (higher: smaller)")
+    recording_preset: str = Field("veryfast", pattern=r"^(ultrafast|superfast|veryfast|faster|fast|medium|slow)$")
+    recording_tune: Literal["film", "grain", "ssim"] | None = Field(None, description="x264 tune; none by default")
+    recording_audio_kbps: int = Field(64, ge=16, le=320)
+    recording_threads: int = Field(0, ge=0, le=64, description="x264 threads; 0 = all cores")
+    recording_watermark: str | None = Field(None, max_length=120, description="Text; {room} and {time} expand")
+    recording_watermark_image: Path | None = Field(None, description="PNG logo overlaid top right")
+    recording_retention_days: float = Field(30.0, gt=0, description="Recordings older than this are deleted")
+    recording_max_chunk_bytes: int = Field(8 * 1024 * 1024, ge=64 * 1024)
+    recording_max_bytes: int = Field(4 * 1024**3, ge=1024 * 1024, description="Per uploaded track")
+    recording_max_chunks: int = Field(20_000, ge=1)
+    recording_job_timeout_base_s: float = Field(60.0, gt=0)
+    recording_job_timeout_per_media_s: float = Field(3.0, gt=0, description="Allowed seconds per media second")
+    recording_url_ttl: int = Field(3600, ge=30, le=7 * 86400, description="Signed download URL lifetime")
+
     @field_validator("tls")
     @classmethod
     def _check_tls(cls, value: str) -> str:
@@ -190,6 +207,9 @@ class Settings(BaseSettings):
         if self.token_secret:
             return self.token_secret
         return _read_or_create_secret(self.data_dir / "token-secret")
+
+    def resolved_recording_dir(self) -> Path:
+        return self.recording_dir or self.data_dir / "recordings"
 
     def tls_files(self) -> tuple[Path, Path] | None:
         if self.tls in ("off", "auto"):

@@ -10,7 +10,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import RedirectResponse
 
 import peercall
-from peercall.api import calls_stats, chat, demo, ice, moderation, rooms, snapshots, web
+from peercall.api import calls_stats, chat, demo, ice, moderation, recordings, rooms, snapshots, web
 from peercall.api import metrics as metrics_api
 from peercall.api import security as security_api
 from peercall.api.errors import BodySizeLimit, install_error_handlers
@@ -51,7 +51,12 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes, path_limits=snapshots.body_limits(settings))
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        path_limits=snapshots.body_limits(settings),
+        overrides={recordings.CHUNK_PATH_PREFIX: settings.recording_max_chunk_bytes},
+    )
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.add_middleware(AuditLog)
     install_http_security(app, settings)
@@ -66,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(snapshots.router)
     app.include_router(calls_stats.router)
     app.include_router(security_api.router)
+    app.include_router(recordings.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

@@ -52,16 +52,26 @@ def _allowed_methods(request: Request) -> list[str]:
 class BodySizeLimit:
     """Reject request bodies over ``max_bytes`` before they are read into memory."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, path_limits: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        path_limits: dict[str, int] | None = None,
+        overrides: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.path_limits = path_limits or {}  # exact paths with their own (still bounded) cap
+        self.overrides = overrides or {}  # path prefix → its own limit (e.g. recording chunks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.path_limits.get(scope.get("path", ""), self.max_bytes)
+        path = str(scope.get("path", ""))
+        limit = self.path_limits.get(path) or next(
+            (v for prefix, v in self.overrides.items() if path.startswith(prefix)), self.max_bytes
+        )
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(send, limit)

@@ -13,6 +13,8 @@ from peercall.hub.redis_hub import RedisHub
 from peercall.observability.metrics import Metrics
 from peercall.observability.server_metrics import ServerMetrics
 from peercall.quality.service import StatsService
+from peercall.recording.service import RecordingService
+from peercall.recording.store import RecordingStore
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.rooms.sweeper import OrphanSweeper
@@ -41,6 +43,7 @@ class Services:
     sweeper: OrphanSweeper | None = None
     stats: StatsService | None = None
     server_metrics: ServerMetrics | None = None
+    recordings: RecordingService | None = field(default=None)
 
     async def close(self) -> None:
         if self.sweeper is not None:
@@ -48,6 +51,8 @@ class Services:
         await self.keeper.close()
         if isinstance(self.hub, RedisHub):
             await self.hub.close()
+        if self.recordings is not None:
+            await self.recordings.close()
         await self.store.close()
 
 
@@ -97,7 +102,14 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         stats,
         server_metrics,
     )
+    recordings = None
+    if isinstance(store, SqlStore):
+        recordings = RecordingService(
+            settings, RecordingStore(store.engine), rooms, hub, settings.resolved_token_secret()
+        )
+        await recordings.start()
     services = Services(
+        recordings=recordings,
         settings=settings,
         store=store,
         hub=hub,

@@ -153,6 +153,13 @@ class Ping(_Frame):
     ts: float | None = None
 
 
+class TimeRequest(_Frame):
+    """Asks for the server's clock (answered with ``time``: ts echoed, server_ts in ms)."""
+
+    type: Literal["time"]
+    ts: float
+
+
 AnyClientFrame = (
     Join
     | Resume
@@ -169,6 +176,7 @@ AnyClientFrame = (
     | SnapshotFailed
     | ChatArchive
     | Stats
+    | TimeRequest
 )
 ClientFrame = Annotated[AnyClientFrame, Field(discriminator="type")]
 RelayFrame = Offer | Answer | IceCandidate

@@ -38,6 +38,7 @@ from peercall.signaling.messages import (
     Resume,
     SnapshotFailed,
     SnapshotRequest,
+    TimeRequest,
     parse_client_frame,
     relay_payload,
 )
@@ -139,6 +140,9 @@ class SignalingSession:
     async def _dispatch(self, frame: AnyClientFrame) -> None:
         if isinstance(frame, Ping):
             self._deliver({"type": "pong", "ts": frame.ts})
+        elif isinstance(frame, TimeRequest):
+            # The server's clock (ms), for NTP-style offset estimates (recording alignment).
+            self._deliver({"type": "time", "ts": frame.ts, "server_ts": time.time() * 1000})
         elif isinstance(frame, Join | Resume):
             if self.state is SessionState.JOINED:
                 raise PeercallError("already_joined", "this connection has already joined a room")

@@ -69,7 +69,7 @@ def start_server(tmp: Path, *, extra_env: dict[str, str] | None = None, args: li
     process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT)
     scheme = "https" if args and "--tls" in args and args[args.index("--tls") + 1] != "off" else "http"
     base = f"{scheme}://127.0.0.1:{port}"
-    deadline = time.monotonic() + 45  # generous: a busy 2-core machine starts Python slowly
+    deadline = time.monotonic() + 60  # generous: the test machine may be heavily loaded
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log_path.read_text()}")

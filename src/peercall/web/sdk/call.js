@@ -22,6 +22,7 @@ import { watchMediaRecovery } from './media-recovery.js';
 import { stopStream } from './media.js';
 import { watchNetwork } from './network.js';
 import { PeerLink } from './peer-link.js';
+import { CallRecording } from './recorder.js';
 import { moderateFrame } from './moderation.js';
 import { Snapshots } from './snapshots.js';
 import { WakeableSleep, isReconnectable, resumeOrRejoin, retryConnect } from './reconnect.js';
@@ -51,7 +52,8 @@ export { CallEvent };
  * @property {boolean} ownsLocalStream stop its tracks when the call ends
  * @property {RTCIceServer[] | undefined} iceServers override of the server's list
  * @property {string} httpBase the server's http(s) origin (REST uploads)
- * @property {string} token the join token (authorises uploads)
+ * @property {string} token the join token (authorises uploads and REST calls made for the user)
+ * @property {string} [httpUrl] the server's http(s) base URL (REST: recordings)
  */
 
 const LEAVE_REASONS = new Set(['hangup', 'navigate', 'error']);
@@ -108,6 +110,16 @@ export class Call extends Emitter {
     /** @type {MediaStream | null} the stream we send (null: receive only) */
     this.localStream = init.localStream;
     this.#self = this.#attach(init.session);
+    /** Recording the call: see {@link CallRecording}. */
+    this.recording = new CallRecording({
+      httpUrl: init.httpUrl ?? '',
+      token: init.token ?? '',
+      localStream: () => this.localStream,
+      connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
+      send: (frame) => this.#signal.send(frame),
+      emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
+      on: (event, listener) => this.on(/** @type {any} */ (event), listener),
+    });
     /** Our microphone, camera, screen share and speaker: see {@link MediaControls}. */
     this.media = new MediaControls({
       stream: this.localStream,
@@ -432,6 +444,12 @@ export class Call extends Emitter {
         return;
       case 'peer-stats':
         this.stats.handlePeerStats(frame);
+        return;
+      case 'recording-state':
+        this.recording.handleState(frame);
+        return;
+      case 'time':
+        this.recording.handleTime(frame);
         return;
       case 'room-ended':
         for (const [peerId, peer] of [...this.#peers]) this.emit(CallEvent.PeerLeft, { peerId, reason: 'room_ended', peer });

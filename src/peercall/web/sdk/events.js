@@ -37,6 +37,8 @@ export const CallEvent = Object.freeze({
   Moderated: 'moderated',
   /** `{action, by, accept, decline}`: a host asks us to unmute (`ask_unmute`) or to turn the camera on (`ask_video`); call one of the two. */
   ModerationRequest: 'moderationRequest',
+  /** `{recording: {id, state: 'recording'|'stopping'|'stopped', mode, startedBy}, local}`: a recording of this call started or stopped (show an indicator). */
+  RecordingStateChanged: 'recordingStateChanged',
   /** `{kind, deviceId, label, fallback}`: the device in use disappeared; `fallback` took over (null: no other device). */
   DeviceLost: 'deviceLost',
   /** `{devices}`: a device was plugged in or out; the new list. */
@@ -121,6 +123,7 @@ export const CallEvent = Object.freeze({
  * @property {{action: import('./moderation.js').ModerationActionName, by: import('./moderation.js').Moderator, changed: boolean}} moderated
  * @property {{action: import('./moderation.js').ModerationAsk, by: import('./moderation.js').Moderator, accept: () => Promise<MediaState>, decline: () => void}} moderationRequest
  * @property {{kind: 'audioinput' | 'videoinput' | 'audiooutput', deviceId: string, label: string, fallback: {deviceId: string, label: string} | null}} deviceLost
+ * @property {{recording: import('./recorder.js').RecordingState, local: boolean}} recordingStateChanged
  * @property {{devices: import('./devices.js').DeviceList}} devicesChanged
  * @property {{request: import('./snapshots.js').SnapshotRequest}} snapshotRequested
  * @property {{snapshot: import('./snapshots.js').Snapshot}} snapshotTaken

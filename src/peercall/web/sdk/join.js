@@ -81,6 +81,8 @@ export async function join(options) {
   return new Call({
     session, connect, resume, reconnectPolicy, mediaRecoveryPolicy: options.mediaRecoveryPolicy,
     localStream: localStream ?? null, ownsLocalStream, iceServers,
-    httpBase: new URL(wsUrl.replace(/^ws/, 'http')).origin, token,
+    httpBase: new URL(wsUrl.replace(/^ws/, 'http')).origin,
+    httpUrl: wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, ''),
+    token,
   });
 }

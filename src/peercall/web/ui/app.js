@@ -13,6 +13,7 @@ import {
 import { setupCollab } from './collab-ui.js';
 import { setupOwnMedia } from './own-media.js';
 import { setupQualityBanner } from './quality-banner.js';
+import { setupRecording } from './recording.js';
 import { setupRemoteTile } from './remote-tile.js';
 import { setupSnapshots } from './snapshots-ui.js';
 import { setupStatsPanel } from './stats-panel.js';
@@ -129,6 +130,7 @@ function runCall(call) {
   view.setStatus(call.peers.size > 0 ? describeConnectionState('new') : WAITING_TEXT);
   view.localVideo.play().catch(() => {});
   setupOwnMedia(call, view, ownName);
+  setupRecording(call);
   const tile = setupRemoteTile(call, view);
   setupSnapshots(call, view);
   setupCollab(call, document);

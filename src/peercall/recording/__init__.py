@@ -1,0 +1,1 @@
+"""Recording: chunked uploads from the browser, FFmpeg post-processing jobs, downloads."""
