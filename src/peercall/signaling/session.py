@@ -13,6 +13,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from peercall.auth.revocation import Revocations
 from peercall.auth.tokens import TokenIssuer
@@ -270,48 +271,31 @@ class SignalingSession:
         log.info("peer resumed", extra={"room_id": room_id, "peer_id": peer_id, "replayed": outcome.replayed})
 
     async def _store_recovery(self, frame: RecoveryReport) -> None:
-        assert self.room_id is not None and self.member is not None
-        call_id = self._rooms.call_id(self.room_id)
-        if call_id is None:
-            return
-        ended = time.time()
-        await self._rooms.store.add_reconnect(
-            ReconnectRecord(
-                call_id=call_id,
-                peer_id=self.member.peer_id,
-                identity=self.member.identity,
-                kind="media",
-                cause=frame.cause,
-                started_at=ended - frame.duration_ms / 1000,
-                ended_at=ended,
-                outcome=frame.outcome,
-                steps=[{**step.model_dump(), "towards": frame.peer_id} for step in frame.steps],
-            )
-        )
+        steps = [{**step.model_dump(), "towards": frame.peer_id} for step in frame.steps]
+        await self._store_episode("media", frame.cause, frame.duration_ms, frame.outcome, steps)
 
     async def _store_rejoin(self, frame: RejoinReport) -> None:
         """One per session: a session is born of at most one rejoin."""
-        assert self.room_id is not None and self.member is not None
         if self._rejoin_reported:
             raise PeercallError("bad_message", "a rejoin was already reported on this connection")
         self._rejoin_reported = True
+        steps = [{"step": "rejoin", "ok": True, "attempts": frame.attempts, "ms": frame.duration_ms}]
+        await self._store_episode("signaling", frame.cause, frame.duration_ms, "rejoined", steps)
+
+    async def _store_episode(
+        self, kind: str, cause: str, duration_ms: int, outcome: str, steps: list[dict[str, Any]]
+    ) -> None:
+        """A reconnect episode the client reports, ending now, in the call's timeline."""
+        assert self.room_id is not None and self.member is not None
         call_id = self._rooms.call_id(self.room_id)
         if call_id is None:
             return
         ended = time.time()
-        await self._rooms.store.add_reconnect(
-            ReconnectRecord(
-                call_id=call_id,
-                peer_id=self.member.peer_id,
-                identity=self.member.identity,
-                kind="signaling",
-                cause=frame.cause,
-                started_at=ended - frame.duration_ms / 1000,
-                ended_at=ended,
-                outcome="rejoined",
-                steps=[{"step": "rejoin", "ok": True, "attempts": frame.attempts, "ms": frame.duration_ms}],
-            )
+        started = ended - duration_ms / 1000
+        record = ReconnectRecord(
+            call_id, self.member.peer_id, self.member.identity, kind, cause, started, ended, outcome, steps
         )
+        await self._rooms.store.add_reconnect(record)
 
     async def close(self, reason: str = "disconnected") -> None:
         """Leave the room for good (if joined) and stop accepting frames. Idempotent."""
