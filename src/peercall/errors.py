@@ -62,7 +62,7 @@ ERRORS: dict[str, ErrorKind] = {
     "chunks_missing": ErrorKind(409, False),
     "checksum_mismatch": ErrorKind(422, False),
     "unsupported_media": ErrorKind(415, False),
-    "link_expired": ErrorKind(403, False),
+    "link_expired": ErrorKind(401, False),  # no valid credentials: like a missing API key
     "internal": ErrorKind(500, True, 4500),
     "token_revoked": ErrorKind(401, True, 4001),
     "too_many_connections": ErrorKind(429, True, 4029),

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.convertors import Convertor, register_url_convertor
 
 from peercall.api.deps import ApiKey, Credentials, JoinToken, ServicesDep
 from peercall.api.schemas import ErrorOut
@@ -19,10 +20,37 @@ from peercall.recording.service import NewTrack, RecordingService
 from peercall.recording.store import RecordingRow
 
 CHUNK_PATH_PREFIX = "/api/recordings/upload/"
+
+
+class _IdConvertor(Convertor[str]):
+    """Match ids by shape in the route itself, so ``/active`` or ``/finalize`` never fall into
+    an id route (a wrong method then gets 405, not a 422 about the id)."""
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+class _RecordingIdConvertor(_IdConvertor):
+    regex = r"rec_[A-Za-z0-9_-]{12,40}"
+
+
+class _TrackIdConvertor(_IdConvertor):
+    regex = r"trk_[A-Za-z0-9_-]{12,40}"
+
+
+register_url_convertor("recording_id", _RecordingIdConvertor())
+register_url_convertor("track_id", _TrackIdConvertor())
 RecordingId = Annotated[str, Path(pattern=r"^rec_[A-Za-z0-9_-]{12,40}$")]
 TrackId = Annotated[str, Path(pattern=r"^trk_[A-Za-z0-9_-]{12,40}$")]
 
-router = APIRouter(prefix="/api/recordings", tags=["recordings"], responses={401: {"model": ErrorOut}})
+# Every route may refuse with the common error body; documenting them keeps the OpenAPI honest.
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 415, 429)
+}
+router = APIRouter(prefix="/api/recordings", tags=["recordings"], responses=_ERRORS)
 
 
 class RecordingCreate(BaseModel):
@@ -158,12 +186,17 @@ async def active(claims: JoinToken, svc: ServicesDep) -> ActiveOut:
     )
 
 
-@router.post("/{recording_id}/tracks", status_code=201, response_model=UploadOut, summary="Add my track (double-ender)")
+@router.post(
+    "/{recording_id:recording_id}/tracks",
+    status_code=201,
+    response_model=UploadOut,
+    summary="Add my track (double-ender)",
+)
 async def add_track(recording_id: RecordingId, claims: JoinToken, request: Request, svc: ServicesDep) -> UploadOut:
     return _upload_out(request, svc, await _svc(svc).add_track(claims, recording_id))
 
 
-@router.post("/{recording_id}/stop", response_model=RecordingOut, summary="Stop a recording (join token)")
+@router.post("/{recording_id:recording_id}/stop", response_model=RecordingOut, summary="Stop a recording (join token)")
 async def stop(recording_id: RecordingId, claims: JoinToken, svc: ServicesDep) -> RecordingOut:
     recordings = _svc(svc)
     return await _recording_out(recordings, await recordings.request_stop(claims, recording_id))
@@ -174,7 +207,7 @@ def _upload_key(credentials: Credentials) -> str | None:
     return credentials.credentials if credentials else None
 
 
-@router.put("/upload/{track_id}/{seq}", response_model=ChunkOut, summary="Upload one chunk (idempotent)")
+@router.put("/upload/{track_id:track_id}/{seq:int}", response_model=ChunkOut, summary="Upload one chunk (idempotent)")
 async def put_chunk(
     track_id: TrackId,
     seq: Annotated[int, Path(ge=0, le=10_000_000)],
@@ -189,12 +222,14 @@ async def put_chunk(
     return ChunkOut(seq=ack.seq, stored=ack.stored, next_seq=ack.next_seq, bytes=ack.bytes)
 
 
-@router.get("/upload/{track_id}", response_model=TrackOut, summary="Upload state, to resume (next_seq)")
+@router.get("/upload/{track_id:track_id}", response_model=TrackOut, summary="Upload state, to resume (next_seq)")
 async def track_state(track_id: TrackId, svc: ServicesDep, credentials: Credentials) -> TrackOut:
     return _track_out(await _svc(svc).upload_track(track_id, _upload_key(credentials)))
 
 
-@router.post("/upload/{track_id}/finalize", response_model=RecordingOut, summary="Assemble and verify the track")
+@router.post(
+    "/upload/{track_id:track_id}/finalize", response_model=RecordingOut, summary="Assemble and verify the track"
+)
 async def finalize(track_id: TrackId, body: Finalize, svc: ServicesDep, credentials: Credentials) -> RecordingOut:
     recordings = _svc(svc)
     track = await recordings.upload_track(track_id, _upload_key(credentials))
@@ -212,19 +247,25 @@ async def list_recordings(
     return RecordingList(recordings=[await _recording_out(recordings, row) for row in rows])
 
 
-@router.get("/{recording_id}", response_model=RecordingOut, dependencies=[ApiKey], summary="Status and progress")
+@router.get(
+    "/{recording_id:recording_id}", response_model=RecordingOut, dependencies=[ApiKey], summary="Status and progress"
+)
 async def get_recording(recording_id: RecordingId, svc: ServicesDep) -> RecordingOut:
     recordings = _svc(svc)
     return await _recording_out(recordings, await recordings.get(recording_id))
 
 
-@router.delete("/{recording_id}", status_code=204, dependencies=[ApiKey], summary="Delete a recording and its files")
+@router.delete(
+    "/{recording_id:recording_id}", status_code=204, dependencies=[ApiKey], summary="Delete a recording and its files"
+)
 async def delete_recording(recording_id: RecordingId, svc: ServicesDep) -> Response:
     await _svc(svc).delete(recording_id)
     return Response(status_code=204)
 
 
-@router.post("/{recording_id}/links", response_model=LinkOut, dependencies=[ApiKey], summary="Signed download link")
+@router.post(
+    "/{recording_id:recording_id}/links", response_model=LinkOut, dependencies=[ApiKey], summary="Signed download link"
+)
 async def make_link(recording_id: RecordingId, request: Request, svc: ServicesDep) -> LinkOut:
     recordings = _svc(svc)
     row = await recordings.get(recording_id)
@@ -246,25 +287,31 @@ async def _authorized_file(
     return row, recordings.ready_file(row, name)
 
 
-@router.get("/{recording_id}/download", summary="The MP4 (API key or signed link)", response_class=FileResponse)
+@router.get(
+    "/{recording_id:recording_id}/download", summary="The MP4 (API key or signed link)", response_class=FileResponse
+)
 async def download(
     recording_id: RecordingId,
     svc: ServicesDep,
     credentials: Credentials,
     expires: Annotated[int | None, Query()] = None,
-    sig: Annotated[str | None, Query(max_length=64)] = None,
+    sig: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
 ) -> FileResponse:
     row, path = await _authorized_file(svc, recording_id, credentials, expires, sig, "recording.mp4")
     return FileResponse(path, media_type="video/mp4", filename=f"{row.id}.mp4")
 
 
-@router.get("/{recording_id}/thumbnail", summary="JPEG thumbnail (API key or signed link)", response_class=FileResponse)
+@router.get(
+    "/{recording_id:recording_id}/thumbnail",
+    summary="JPEG thumbnail (API key or signed link)",
+    response_class=FileResponse,
+)
 async def thumbnail(
     recording_id: RecordingId,
     svc: ServicesDep,
     credentials: Credentials,
     expires: Annotated[int | None, Query()] = None,
-    sig: Annotated[str | None, Query(max_length=64)] = None,
+    sig: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
 ) -> FileResponse:
     _, path = await _authorized_file(svc, recording_id, credentials, expires, sig, "thumbnail.jpg")
     return FileResponse(path, media_type="image/jpeg")

@@ -107,6 +107,9 @@ async def _reader(request: Request, svc: ServicesDep, credentials: Credentials, 
 Readable = Annotated[SnapshotRecord, Depends(_reader)]
 
 
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 403: {"model": ErrorOut}}
+
+
 @router.post(
     UPLOAD_PATH,
     status_code=201,
@@ -139,6 +142,7 @@ async def upload(
     response_model=SnapshotList,
     summary="Snapshots of a room, oldest first",
     dependencies=[Depends(require_api_key)],
+    responses=_NOT_FOUND,
 )
 async def list_snapshots(room_id: str, svc: ServicesDep) -> SnapshotList:
     if await svc.store.get_room(room_id) is None:
@@ -146,7 +150,9 @@ async def list_snapshots(room_id: str, svc: ServicesDep) -> SnapshotList:
     return SnapshotList(snapshots=[_out(r) for r in await svc.snapshots.store.list_room(room_id)])
 
 
-@router.get("/api/snapshots/{snapshot_id}", response_model=SnapshotOut, summary="A snapshot's metadata")
+@router.get(
+    "/api/snapshots/{snapshot_id}", response_model=SnapshotOut, summary="A snapshot's metadata", responses=_NOT_FOUND
+)
 async def get_snapshot(record: Readable) -> SnapshotOut:
     return _out(record)
 
@@ -155,7 +161,7 @@ async def get_snapshot(record: Readable) -> SnapshotOut:
     "/api/snapshots/{snapshot_id}/image",
     summary="The snapshot image, byte for byte as uploaded (its SHA-256 is in the metadata)",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}, **_NOT_FOUND},
 )
 async def get_image(record: Readable, svc: ServicesDep) -> Response:
     _, data = await svc.snapshots.image(record.id)
@@ -168,6 +174,7 @@ async def get_image(record: Readable, svc: ServicesDep) -> Response:
     response_model=AuditTrail,
     summary="The room's snapshot audit trail (hash-chained) and whether it verifies",
     dependencies=[Depends(require_api_key)],
+    responses=_NOT_FOUND,
 )
 async def audit_trail(room_id: str, svc: ServicesDep) -> AuditTrail:
     if await svc.store.get_room(room_id) is None:

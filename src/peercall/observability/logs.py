@@ -40,9 +40,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class _NoTracebackForBadClients(logging.Filter):
+    """uvicorn handles a client's invalid UTF-8 frame correctly (close 1007) but logs a
+    traceback for it: anyone could fill the log with those. Keep the line, drop the trace."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("uvicorn") and "Invalid UTF-8" in record.getMessage():
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def configure_logging(level: str, fmt: str, node: str = "") -> None:
     """Root logging for a node: ``fmt`` is ``json`` or ``text``."""
     handler = logging.StreamHandler()
+    handler.addFilter(_NoTracebackForBadClients())
     if fmt == "json":
         handler.setFormatter(JsonFormatter(node))
     else:

@@ -23,5 +23,6 @@ class DownloadLinks:
     def check(self, recording_id: str, expires: int, signature: str) -> None:
         if expires < time.time():
             raise PeercallError("link_expired", "this download link has expired")
-        if not hmac.compare_digest(self.sign(recording_id, expires), signature):
+        # Bytes: compare_digest refuses non-ASCII str (a crafted ?sig= must not become a 500).
+        if not hmac.compare_digest(self.sign(recording_id, expires).encode(), signature.encode()):
             raise PeercallError("unauthorized", "bad download signature")
