@@ -268,7 +268,6 @@ async def test_media_controls_late_joiner_gets_current_state(shared_server: Serv
         assert (await video_stats(page_b))["framesDecoded"] == 0
         packets = (await page_b.evaluate(INBOUND_AUDIO_STATS_JS))["packets"]
         power_muted, _ = await audio_power(page_b, 1.5)
-        assert power_muted < 1e-6, power_muted
         # Muted audio still flows (as silence): media recovery does not take it for a broken path.
         assert (await page_b.evaluate(INBOUND_AUDIO_STATS_JS))["packets"] > packets + 20
         # ... until she turns them on: no new offer (the connection was made with a video sender).
@@ -280,6 +279,8 @@ async def test_media_controls_late_joiner_gets_current_state(shared_server: Serv
         await asyncio.sleep(0.5)
         power_on, _ = await audio_power(page_b, 2.0)
         assert power_on > 1e-4, power_on
+        # Silence is relative to the tone itself (>= 40 dB below): the decoder's comfort-noise floor varies.
+        assert power_muted < power_on / 10_000, (power_muted, power_on)
         assert (await offers(page_a), await offers(page_b)) == (0, 1)
 
 
@@ -311,6 +312,9 @@ async def test_media_controls_host_moderation(shared_server: ServerProcess) -> N
         assert (await media_state(page_t))["audio"] == "on"
         assert await page_t.get_by_test_id("notice").is_hidden()
 
+        power_on, _ = await audio_power(page_t, 1.5)
+        assert power_on > 1e-4, power_on
+
         async def host_does(test_id: str) -> None:
             await page_t.get_by_test_id("host-menu-button").click()
             await page_t.get_by_test_id(test_id).click()
@@ -325,7 +329,7 @@ async def test_media_controls_host_moderation(shared_server: ServerProcess) -> N
         await visible(page_t, "remote-muted")
         await asyncio.sleep(0.5)
         power_muted, _ = await audio_power(page_t, 1.5)
-        assert power_muted < 1e-6, power_muted
+        assert power_muted < power_on / 10_000, (power_muted, power_on)
 
         # Ask to unmute, declined: the student stays muted.
         await host_does("host-ask-unmute")
