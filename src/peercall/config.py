@@ -158,7 +158,9 @@ class Settings(BaseSettings):
     recording_max_chunks: int = Field(20_000, ge=1)
     recording_job_timeout_base_s: float = Field(60.0, gt=0)
     recording_job_timeout_per_media_s: float = Field(3.0, gt=0, description="Allowed seconds per media second")
-    recording_url_ttl: int = Field(3600, ge=30, le=7 * 86400, description="Signed download URL lifetime")
+    recording_url_ttl: int = Field(
+        3600, ge=30, le=3600, description="Signed download link lifetime (recordings, snapshots)"
+    )
 
     @field_validator("tls")
     @classmethod

@@ -7,7 +7,6 @@ cut from a real MediaRecorder-like WebM; results are checked with ffprobe and ha
 from __future__ import annotations
 
 import hashlib
-import hmac
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from peercall.security.signed_urls import UrlSigner
 from peercall.testing import ServerProcess, start_server, stop_server
 from peercall.testing.recording import SignalingMember, browser_like_webm, codecs, ffprobe, sha256, wait_recording
 
@@ -199,7 +199,10 @@ def test_recording_job_survives_server_kill_and_links_expire(tmp_path):
             body = wait_recording(api, upload["recording_id"], {"ready", "failed"}, 150)
             assert body["state"] == "ready" and body["job"]["attempts"] == 2, body
             link = api.post(f"/api/recordings/{upload['recording_id']}/links").json()
-        rid = upload["recording_id"]
+            rid = upload["recording_id"]
+            assert api.get(f"/api/recordings/{rid}/thumbnail").content[:2] == b"\xff\xd8"
+            actions = [(e["action"], e["target"]) for e in api.get("/api/audit").json()["entries"]]
+            assert ("thumbnail", f"/api/recordings/{rid}/thumbnail") in actions, actions  # a key's download is audited
         assert httpx.get(f"{server.base_url}/api/recordings/{rid}/download").status_code == 401
         assert httpx.get(link["url"]).status_code == 200
         thumb = httpx.get(link["thumbnail_url"])
@@ -207,11 +210,12 @@ def test_recording_job_survives_server_kill_and_links_expire(tmp_path):
         url, sig = link["url"].split("&sig=")
         tampered = f"{url}&sig={'1' if sig[0] == '0' else '0'}{sig[1:]}"
         assert httpx.get(tampered).status_code == 401
-        past = int(time.time()) - 10
-        key = hmac.new(SECRET.encode(), b"peercall recording download", hashlib.sha256).digest()
-        old_sig = hmac.new(key, f"{rid}:{past}".encode(), hashlib.sha256).hexdigest()
-        expired = httpx.get(f"{server.base_url}/api/recordings/{rid}/download?expires={past}&sig={old_sig}")
-        assert expired.json()["error"]["code"] == "link_expired"
+        # A link signed with the node's key an hour ago has expired; the thumbnail's link opens only the thumbnail.
+        old_link = UrlSigner(SECRET, clock=lambda: time.time() - 4000).sign(f"/api/recordings/{rid}/download", 60)
+        expired = httpx.get(f"{server.base_url}{old_link}")
+        assert expired.status_code == 401 and expired.json()["error"]["code"] == "link_expired"
+        wrong_path = link["thumbnail_url"].replace("/thumbnail?", "/download?")
+        assert httpx.get(wrong_path).status_code == 401
         with server.api() as api:
             assert api.delete(f"/api/recordings/{rid}").status_code == 204
             assert api.get(f"/api/recordings/{rid}").status_code == 404

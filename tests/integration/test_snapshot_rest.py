@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import io
 import json
+import time
 
 import httpx
 import numpy as np
@@ -114,6 +115,17 @@ async def test_snapshot_rest_upload_list_fetch_and_bad_uploads_store_nothing(ser
         assert trail["entries"][0]["sha256"] == sha and trail["entries"][0]["actor"] == "agent-7"
         assert api.get("/api/snapshots/snap_nope").status_code == 404
         assert api.get("/api/rooms/room_nope/snapshots").status_code == 404
+        # The dashboard's reading of the image is in the audit log; so is asking for a signed link.
+        link = api.post(f"/api/snapshots/{meta['id']}/links").json()
+        actions = [(e["action"], e["target"]) for e in api.get("/api/audit").json()["entries"]]
+        assert ("get_image", meta["image_url"]) in actions, actions
+        assert ("make_link", f"/api/snapshots/{meta['id']}/links") in actions, actions
+        assert api.post("/api/snapshots/snap_nope/links").status_code == 404
+    # A signed link opens that one image, without any key, until it expires.
+    assert httpx.get(link["url"]).content == image
+    assert link["expires_at"] > time.time() + 60
+    tampered = link["url"].replace("sig=", "sig=A")
+    assert httpx.get(tampered).status_code == 401
     # Reading needs the API key or a host token of the same room.
     assert httpx.get(f"{base}/api/rooms/{room}/snapshots").status_code == 401
     assert httpx.get(f"{base}{meta['image_url']}").status_code == 401

@@ -3,7 +3,6 @@ list, delete and downloads (API key, or a signed expiring link)."""
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -11,13 +10,14 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.convertors import Convertor, register_url_convertor
 
-from peercall.api.deps import ApiKey, Credentials, JoinToken, ServicesDep
+from peercall.api.deps import ApiKey, Credentials, JoinToken, ServicesDep, require_api_key
 from peercall.api.schemas import ErrorOut
 from peercall.api.services import Services
 from peercall.api.urls import base_url
 from peercall.errors import PeercallError
 from peercall.recording.service import NewTrack, RecordingService
 from peercall.recording.store import RecordingRow
+from peercall.security.audit import audited
 
 CHUNK_PATH_PREFIX = "/api/recordings/upload/"
 
@@ -269,35 +269,48 @@ async def delete_recording(recording_id: RecordingId, svc: ServicesDep) -> Respo
 async def make_link(recording_id: RecordingId, request: Request, svc: ServicesDep) -> LinkOut:
     recordings = _svc(svc)
     row = await recordings.get(recording_id)
-    expires = int(time.time()) + svc.settings.recording_url_ttl
-    query = f"expires={expires}&sig={recordings.links.sign(row.id, expires)}"
-    base = f"{base_url(request, svc.settings.public_url)}/api/recordings/{row.id}"
-    return LinkOut(url=f"{base}/download?{query}", thumbnail_url=f"{base}/thumbnail?{query}", expires_at=expires)
+    expires = recordings.links.expiry(svc.settings.recording_url_ttl)
+    base, path = base_url(request, svc.settings.public_url), f"/api/recordings/{row.id}"
+    return LinkOut(
+        url=base + recordings.links.sign(f"{path}/download", expires=expires),
+        thumbnail_url=base + recordings.links.sign(f"{path}/thumbnail", expires=expires),
+        expires_at=expires,
+    )
 
 
 async def _authorized_file(
-    svc: Services, recording_id: str, credentials: Any, expires: int | None, sig: str | None, name: str
+    request: Request, svc: Services, recording_id: str, credentials: Any, name: str
 ) -> tuple[RecordingRow, Any]:
+    """A signed link opens exactly its own path; otherwise the API key is required (and the
+    download is audited, see ``audited`` on the routes)."""
     recordings = _svc(svc)
-    if expires is not None and sig is not None:
-        recordings.links.check(recording_id, expires, sig)
+    if recordings.links.carries_signature(request):
+        recordings.links.verify_request(request)
     else:
-        svc.api_keys.check(f"Bearer {credentials.credentials}" if credentials else None)
+        require_api_key(request, svc, credentials)
     row = await recordings.get(recording_id)
     return row, recordings.ready_file(row, name)
 
 
+_SIGNED_LINK = {
+    "parameters": [
+        {"name": "exp", "in": "query", "required": False, "schema": {"type": "integer"}},
+        {"name": "sig", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64}},
+    ]
+}
+
+
 @router.get(
-    "/{recording_id:recording_id}/download", summary="The MP4 (API key or signed link)", response_class=FileResponse
+    "/{recording_id:recording_id}/download",
+    summary="The MP4 (API key or signed link)",
+    response_class=FileResponse,
+    openapi_extra=_SIGNED_LINK,
 )
+@audited
 async def download(
-    recording_id: RecordingId,
-    svc: ServicesDep,
-    credentials: Credentials,
-    expires: Annotated[int | None, Query()] = None,
-    sig: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+    recording_id: RecordingId, request: Request, svc: ServicesDep, credentials: Credentials
 ) -> FileResponse:
-    row, path = await _authorized_file(svc, recording_id, credentials, expires, sig, "recording.mp4")
+    row, path = await _authorized_file(request, svc, recording_id, credentials, "recording.mp4")
     return FileResponse(path, media_type="video/mp4", filename=f"{row.id}.mp4")
 
 
@@ -305,13 +318,11 @@ async def download(
     "/{recording_id:recording_id}/thumbnail",
     summary="JPEG thumbnail (API key or signed link)",
     response_class=FileResponse,
+    openapi_extra=_SIGNED_LINK,
 )
+@audited
 async def thumbnail(
-    recording_id: RecordingId,
-    svc: ServicesDep,
-    credentials: Credentials,
-    expires: Annotated[int | None, Query()] = None,
-    sig: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
+    recording_id: RecordingId, request: Request, svc: ServicesDep, credentials: Credentials
 ) -> FileResponse:
-    _, path = await _authorized_file(svc, recording_id, credentials, expires, sig, "thumbnail.jpg")
+    _, path = await _authorized_file(request, svc, recording_id, credentials, "thumbnail.jpg")
     return FileResponse(path, media_type="image/jpeg")

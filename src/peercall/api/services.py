@@ -18,6 +18,7 @@ from peercall.recording.store import RecordingStore
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.rooms.sweeper import OrphanSweeper
+from peercall.security.signed_urls import UrlSigner
 from peercall.signaling.admission import AdmissionLimits
 from peercall.signaling.session import SessionLimits
 from peercall.signaling.websocket import SignalingConfig, SignalingEndpoint
@@ -39,6 +40,7 @@ class Services:
     signaling: SignalingEndpoint
     keeper: ResumeKeeper
     snapshots: SnapshotService
+    links: UrlSigner
     draining: bool = field(default=False)
     sweeper: OrphanSweeper | None = None
     stats: StatsService | None = None
@@ -102,11 +104,10 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         stats,
         server_metrics,
     )
+    links = UrlSigner(settings.resolved_token_secret())
     recordings = None
     if isinstance(store, SqlStore):
-        recordings = RecordingService(
-            settings, RecordingStore(store.engine), rooms, hub, settings.resolved_token_secret()
-        )
+        recordings = RecordingService(settings, RecordingStore(store.engine), rooms, hub, links)
         await recordings.start()
     services = Services(
         recordings=recordings,
@@ -120,6 +121,7 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         signaling=signaling,
         keeper=keeper,
         snapshots=snapshots,
+        links=links,
         stats=stats,
         server_metrics=server_metrics,
     )

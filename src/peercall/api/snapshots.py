@@ -11,13 +11,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from peercall.api.deps import Credentials, JoinToken, ServicesDep, require_api_key
 from peercall.api.schemas import ErrorOut
+from peercall.api.urls import base_url
 from peercall.config import Settings
 from peercall.errors import PeercallError
+from peercall.security.audit import audited
 from peercall.snapshots import Upload
 from peercall.snapshots.audit import verify_chain
 from peercall.snapshots.records import CaptureMethod, FocusMode, SnapshotRecord
@@ -107,6 +109,22 @@ async def _reader(request: Request, svc: ServicesDep, credentials: Credentials, 
 Readable = Annotated[SnapshotRecord, Depends(_reader)]
 
 
+async def _image_reader(
+    request: Request, svc: ServicesDep, credentials: Credentials, snapshot_id: str
+) -> SnapshotRecord:
+    """The image also opens with a signed link (``POST .../links``), for a browser or a
+    download tool that should not hold the API key."""
+    if svc.links.carries_signature(request):
+        svc.links.verify_request(request)
+        return await svc.snapshots.get(snapshot_id)
+    return await _reader(request, svc, credentials, snapshot_id)
+
+
+class SnapshotLinkOut(BaseModel):
+    url: str
+    expires_at: int
+
+
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}, 403: {"model": ErrorOut}}
 
 
@@ -162,11 +180,36 @@ async def get_snapshot(record: Readable) -> SnapshotOut:
     summary="The snapshot image, byte for byte as uploaded (its SHA-256 is in the metadata)",
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}, **_NOT_FOUND},
+    openapi_extra={
+        "parameters": [
+            {"name": "exp", "in": "query", "required": False, "schema": {"type": "integer"}},
+            {"name": "sig", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64}},
+        ]
+    },
 )
-async def get_image(record: Readable, svc: ServicesDep) -> Response:
+@audited
+async def get_image(record: Annotated[SnapshotRecord, Depends(_image_reader)], svc: ServicesDep) -> Response:
     _, data = await svc.snapshots.image(record.id)
     headers = {"Cache-Control": "private, no-store", "ETag": f'"{record.sha256}"', "X-Content-SHA256": record.sha256}
     return Response(data, media_type=record.mime, headers=headers)
+
+
+@router.post(
+    "/api/snapshots/{snapshot_id}/links",
+    response_model=SnapshotLinkOut,
+    summary="A short-lived signed link to the image (who asked is in the audit log)",
+    dependencies=[Depends(require_api_key)],
+    responses=_NOT_FOUND,
+)
+async def make_link(
+    snapshot_id: Annotated[str, Path(pattern=_ID)], request: Request, svc: ServicesDep
+) -> SnapshotLinkOut:
+    record = await svc.snapshots.get(snapshot_id)
+    expires = svc.links.expiry(svc.settings.recording_url_ttl)
+    path = f"/api/snapshots/{record.id}/image"
+    return SnapshotLinkOut(
+        url=base_url(request, svc.settings.public_url) + svc.links.sign(path, expires=expires), expires_at=expires
+    )
 
 
 @router.get(

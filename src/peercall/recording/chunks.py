@@ -24,10 +24,10 @@ from pathlib import Path
 
 from peercall.errors import PeercallError
 from peercall.recording.store import RecordingStore, TrackRow
+from peercall.security.uploads import SNIFF_BYTES, sniff
 
 ID_PATTERN = re.compile(r"(rec|trk)_[A-Za-z0-9_-]{12,40}")
 SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
-EBML_MAGIC = b"\x1a\x45\xdf\xa3"  # every Matroska/WebM file starts with an EBML header
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class UploadSessions:
             raise PeercallError("payload_too_large", f"a chunk may have at most {self.max_chunk} bytes")
         if hashlib.sha256(body).hexdigest() != sha256:
             raise PeercallError("checksum_mismatch", f"chunk {seq}: body does not match X-Chunk-Sha256")
-        if seq == 0 and not body.startswith(EBML_MAGIC):
+        if seq == 0 and sniff(body[:SNIFF_BYTES]) != "webm":  # the one content sniffer of uploads
             raise PeercallError("unsupported_media", "a recording must be WebM (EBML header missing)")
         async with self._lock(track.id):
             fresh = await self.store.get_track(track.id)

@@ -26,9 +26,9 @@ from peercall.recording import pipeline
 from peercall.recording.chunks import RecordingFiles, UploadSessions
 from peercall.recording.ffmpeg import TranscodeOptions
 from peercall.recording.jobs import JobRunner, Report
-from peercall.recording.links import DownloadLinks
 from peercall.recording.store import RecordingRow, RecordingStore, TrackRow
 from peercall.rooms.service import RoomService
+from peercall.security.signed_urls import UrlSigner
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,9 @@ class NewTrack:
 
 
 class RecordingService:
-    def __init__(self, settings: Settings, store: RecordingStore, rooms: RoomService, hub: Hub, secret: str) -> None:
+    def __init__(
+        self, settings: Settings, store: RecordingStore, rooms: RoomService, hub: Hub, links: UrlSigner
+    ) -> None:
         self.settings = settings
         self.store = store
         self.rooms = rooms
@@ -71,7 +73,7 @@ class RecordingService:
             max_chunks=settings.recording_max_chunks,
         )
         self.jobs = JobRunner(store, self._process, self._mark_failed)
-        self.links = DownloadLinks(secret)
+        self.links = links  # signs download links (one signer per node, shared with snapshots)
         self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

@@ -40,12 +40,19 @@ class AuditLog:
         status = 0
 
         async def capture(message: Message) -> None:
+            # Written before the response completes: a client that reads the log right
+            # after its own download must find that download there.
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                await self._record(scope, status)
             await send(message)
 
         await self.app(scope, receive, capture)
+
+    @staticmethod
+    async def _record(scope: Scope, status: int) -> None:
         actor = (scope.get("state") or {}).get("api_key_name")
         endpoint = scope.get("endpoint")
         if actor is None or endpoint is None or status >= 400:

@@ -4,8 +4,9 @@ A download link is ``<path>?exp=<unix>&sig=<hmac>``: anyone holding it may fetch
 path until ``exp``, nothing else, with no API key in a browser's history. The HMAC key
 is derived from the token secret with a distinct label, so a signature can never be
 replayed as a join token or vice versa. Use: the dashboard route that lists a recording
-calls :meth:`UrlSigner.sign` (and is audited); the download route depends on
-:meth:`UrlSigner.verify_request` and serves a server-generated, content-addressed file.
+calls :meth:`UrlSigner.sign` (a POST, so the audit log records who asked); the download
+route calls :meth:`UrlSigner.verify_request` when the request carries a signature and
+otherwise wants an API key (that use is audited too, see ``security.audit.audited``).
 """
 
 from __future__ import annotations
@@ -34,21 +35,31 @@ class UrlSigner:
         digest = hmac.new(self._key, f"{path}\n{expires}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
-    def sign(self, path: str, ttl_s: int = DEFAULT_TTL_S) -> str:
-        """``path?exp=..&sig=..``, valid for ``ttl_s`` (clamped to ``MAX_TTL_S``)."""
+    def expiry(self, ttl_s: int = DEFAULT_TTL_S) -> int:
+        """The expiry (unix seconds) of a link signed now for ``ttl_s`` (clamped to ``MAX_TTL_S``)."""
+        return int(self._clock()) + max(1, min(ttl_s, MAX_TTL_S))
+
+    def sign(self, path: str, ttl_s: int = DEFAULT_TTL_S, *, expires: int | None = None) -> str:
+        """``path?exp=..&sig=..``, valid for ``ttl_s`` (or until ``expires``, from :meth:`expiry`)."""
         if not path.startswith("/") or "?" in path or "#" in path:
             raise ValueError("sign an absolute path without query or fragment")
-        expires = int(self._clock()) + max(1, min(ttl_s, MAX_TTL_S))
+        expires = self.expiry(ttl_s) if expires is None else expires
         return f"{path}?{urlencode({'exp': expires, 'sig': self._mac(path, expires)})}"
 
+    @staticmethod
+    def carries_signature(request: Request) -> bool:
+        """The request presents a signed link (rather than an API key)."""
+        return "sig" in request.query_params or "exp" in request.query_params
+
     def verify(self, path: str, exp: str | None, sig: str | None) -> None:
-        """Raise ``token_invalid`` (bad or missing signature) or ``token_expired``."""
+        """Raise ``unauthorized`` (bad or missing signature) or ``link_expired``."""
         if not exp or not sig or not exp.isdigit() or len(exp) > 12:
-            raise PeercallError("token_invalid", "this download link is not valid")
-        if not hmac.compare_digest(self._mac(path, int(exp)), sig):
-            raise PeercallError("token_invalid", "this download link is not valid")
+            raise PeercallError("unauthorized", "this download link is not valid")
+        # Bytes: compare_digest refuses non-ASCII str (a crafted ?sig= must not become a 500).
+        if not hmac.compare_digest(self._mac(path, int(exp)).encode(), sig.encode()):
+            raise PeercallError("unauthorized", "this download link is not valid")
         if int(exp) < self._clock():
-            raise PeercallError("token_expired", "this download link has expired; ask for a new one")
+            raise PeercallError("link_expired", "this download link has expired; ask for a new one")
 
     def verify_request(self, request: Request) -> None:
         """FastAPI dependency body: the request's own path must carry a valid signature."""

@@ -290,15 +290,18 @@ export class Call extends Emitter {
 
   /**
    * A remote peer to talk to. `polite`: they are the newcomer and will offer.
-   * @param {Readonly<Peer>} peer @param {boolean} polite @param {boolean} [reset]
+   * @param {Readonly<Peer>} peer @param {boolean} polite
+   * @param {boolean} [reset] we replace a broken connection (we send a reset offer)
+   * @param {boolean} [answerFirst] they replaced theirs (we answer their reset offer)
    */
-  #addPeer(peer, polite, reset = false) {
+  #addPeer(peer, polite, reset = false, answerFirst = false) {
     this.#closeLink(peer.peerId);
     this.#peers.set(peer.peerId, peer);
     const link = new PeerLink({
       peerId: peer.peerId,
       polite,
       reset,
+      answerFirst,
       iceServers: this.#iceServers,
       iceTransportPolicy: this.#iceTransportPolicy,
       localStream: this.localStream,
@@ -415,7 +418,10 @@ export class Call extends Emitter {
       case 'offer': {
         const entry = this.#links.get(from);
         const peer = this.#peers.get(from);
-        if (frame.reset && entry && peer) this.#addPeer(peer, entry.link.polite); // they rebuilt their side
+        // They rebuilt their side: so do we, unless we did too and are the impolite side
+        // (then the polite side yields on our reset offer, as in perfect negotiation).
+        if (frame.reset && entry && peer && entry.link.renewing && !entry.link.polite) return;
+        if (frame.reset && entry && peer) this.#addPeer(peer, entry.link.polite, false, true);
         this.#links.get(from)?.link.handleDescription({ type: 'offer', sdp: frame.sdp });
         return;
       }

@@ -61,13 +61,13 @@ export const DEFAULT_MEDIA_RECOVERY = Object.freeze(/** @type {MediaRecoveryPoli
   politeGraceMs: 3_000,
   attemptsPerStep: 3,
   stallMs: 3_000,
-  // Off by default (Infinity). Measured in Chromium 156: after a multi-second outage an ICE
-  // restart brings packets back in ~0.1 s, but the old connection's jitter buffer then holds
-  // video for another 1–2.5 s, and a fresh connection could show video sooner. But data
-  // channel messages queued in the old SCTP association are then lost to the chat layer's
-  // resend in ~half the runs of tests/e2e/test_collab_chat_link_down.py: enable (e.g. 2_500)
-  // once that resend path is fixed.
-  renewAfterStallMs: Infinity,
+  // Measured in Chromium 156: after a multi-second outage an ICE restart brings packets
+  // back in ~0.1 s, but the old connection's jitter buffer then holds video for another
+  // 1–2.5 s; a fresh connection shows video as soon as it is negotiated. Data channel
+  // messages survive the replacement (reliable.js resends what was not acknowledged), and
+  // offers buffered for the replaced connection are ignored (PeerLink#renewing).
+  // Infinity turns it off.
+  renewAfterStallMs: 2_500,
   giveUpMs: 120_000,
 }));
 

@@ -47,6 +47,9 @@ import { guardKeyFrames } from './keyframe-guard.js';
  * @property {SendSignal} send
  * @property {boolean} [reset] this link replaces a broken one: its first offer tells the
  *   other side to replace its connection too (recovery ladder, last rung)
+ * @property {boolean} [answerFirst] built because the other side replaced its connection:
+ *   answer its reset offer first instead of offering (even when impolite), or the two new
+ *   connections would glare
  * @property {RTCIceTransportPolicy} [iceTransportPolicy]
  */
 
@@ -83,11 +86,13 @@ export class PeerLink extends Emitter {
   #state = 'new';
 
   #reset = false;
+  /** A replacement link whose reset offer is not answered yet (see {@link PeerLink#renewing}). */
+  #renewing = false;
   /** @type {RTCIceServer[]} */
   #iceServers;
 
   /** @param {PeerLinkOptions} options */
-  constructor({ peerId, polite, iceServers, localStream, send, reset = false, iceTransportPolicy = 'all' }) {
+  constructor({ peerId, polite, iceServers, localStream, send, reset = false, answerFirst = false, iceTransportPolicy = 'all' }) {
     super();
     /** The remote peer id; changes when the peer rejoins after a server restart. */
     this.peerId = peerId;
@@ -95,6 +100,7 @@ export class PeerLink extends Emitter {
     this.#send = send;
     this.#localStream = localStream;
     this.#reset = reset;
+    this.#renewing = reset;
     this.#iceServers = iceServers;
     /** @readonly */
     this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
@@ -122,7 +128,17 @@ export class PeerLink extends Emitter {
       this.emit('connectionstate', state);
     };
     // The newcomer (impolite) offers at once; so does a link that replaces a broken one.
-    if (!polite || reset) this.#addLocalTracks(true);
+    if ((!polite || reset) && !answerFirst) this.#addLocalTracks(true);
+  }
+
+  /**
+   * True while this link replaces a broken connection and the other side has not answered
+   * its reset offer yet: any plain offer that arrives meanwhile was made for the connection
+   * we threw away (e.g. buffered ICE restarts delivered when our signaling resumed), and a
+   * reset offer from them means both sides renewed at once (the Call breaks that tie).
+   */
+  get renewing() {
+    return this.#renewing;
   }
 
   /** True while an offer of ours waits for its answer. */
@@ -250,6 +266,10 @@ export class PeerLink extends Emitter {
     const isOffer = description.type === 'offer';
     /** @type {RTCSessionDescriptionInit | null} */
     let ownOffer = null;
+    if (isOffer && this.#renewing) {
+      this.#ignoreOffer = true; // meant for the connection we replaced; so are its candidates
+      return;
+    }
     if (isOffer) {
       const offerCollision = this.#makingOffer || pc.signalingState !== 'stable';
       this.#ignoreOffer = !this.#polite && offerCollision;
@@ -266,6 +286,7 @@ export class PeerLink extends Emitter {
       if (ownOffer) await pc.setLocalDescription(ownOffer);
       // Would roll back an applied local offer implicitly; by construction that never happens.
       await pc.setRemoteDescription(description);
+      if (!isOffer) this.#renewing = false;
       if (this.#closed) return;
       await this.#flushCandidates();
       if (!isOffer) return;
