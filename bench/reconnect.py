@@ -38,6 +38,7 @@ from peercall.testing.netcall import NetCall, call_in_netns, join_call, leave_ca
 from peercall.testing.netns import Topology, topology  # noqa: E402
 
 RECOVERY_TIMEOUT_S = 30.0
+TRACE = False  # --trace: every cut's timelines on stderr
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -86,6 +87,7 @@ async def one_cut(topo: Topology, call: NetCall, fault: str, outage_s: float) ->
     both = None if a is None or b is None else max(a, b)
     if both is None:
         print(f"  {fault}: NOT recovered within {RECOVERY_TIMEOUT_S:.0f} s", file=sys.stderr)
+    if both is None or TRACE:
         print(await call.timelines(restored - outage_s * 1000 - 500), file=sys.stderr)
     await leave_call(call)
     return {"a": a, "b": b, "both": both}
@@ -139,7 +141,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="3 cuts per series")
     parser.add_argument("--no-baseline", action="store_true", help="skip the UDP-block baseline series")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--trace", action="store_true", help="print both sides' event timelines of every cut")
     args = parser.parse_args()
+    global TRACE
+    TRACE = args.trace
     cuts = 3 if args.quick else args.cuts
     figures = asyncio.run(run(cuts, args.outage, baseline=not args.no_baseline))
     if not args.json:

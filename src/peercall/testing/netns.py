@@ -295,7 +295,7 @@ class Topology:
         return subprocess.Popen(["ip", "netns", "exec", netns, *command], **kwargs)  # type: ignore[call-overload]
 
     def start_server(
-        self, tmp: Path, *, port: int = 8080, extra_env: dict[str, str] | None = None, timeout_s: float = 20
+        self, tmp: Path, *, port: int = 8080, extra_env: dict[str, str] | None = None, timeout_s: float = 60
     ) -> ServerProcess:
         """``peercall serve`` inside R on 0.0.0.0:port; join links point at R's control address.
 

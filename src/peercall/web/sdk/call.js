@@ -327,6 +327,7 @@ export class Call extends Emitter {
       canAttempt: () => !this.#reconnecting && !this.#away.has(link.peerId)
         && (typeof navigator === 'undefined' || navigator.onLine !== false),
       answered: () => !link.awaitingAnswer,
+      inboundResumed: () => link.requestKeyFrames(),
       expectsVideo: () => {
         const media = this.#peers.get(link.peerId)?.media;
         return !media || media.video === 'on' || Boolean(media.screen);
@@ -488,7 +489,11 @@ export class Call extends Emitter {
    */
   #networkBack(cause) {
     if (this.#ended) return;
-    for (const entry of this.#links.values()) entry.recovery.nudge(cause);
+    for (const entry of this.#links.values()) {
+      entry.recovery.nudge(cause);
+      // If the old path still works, the other side's next frame is a key frame: no waiting.
+      entry.link.requestKeyFrames();
+    }
     if (this.#reconnecting) {
       // An attempt started while the network was down can hang for seconds (its TCP SYN
       // was lost and is only retried after 1 s, then 3 s): drop it and try again now.

@@ -16,6 +16,8 @@ let worker;
 let nextId = 1;
 /** @type {Map<number, (info: {requests: number, gapMs: number}) => void>} */
 const listeners = new Map();
+/** @type {WeakMap<RTCRtpReceiver, number>} guard id of each guarded receiver */
+const guarded = new WeakMap();
 
 function sharedWorker() {
   if (worker !== undefined) return worker;
@@ -46,9 +48,25 @@ export function guardKeyFrames(receiver, onRequest) {
   } catch {
     return false;
   }
+  guarded.set(receiver, id);
   if (onRequest) {
     listeners.set(id, onRequest);
     receiver.track.addEventListener('ended', () => listeners.delete(id), { once: true });
   }
+  return true;
+}
+
+/**
+ * Ask the sender of this receiver's video for a key frame now. For when packets flow
+ * again after a stall but no frame completes: frames whose references were lost never
+ * reach the worker, so its own resume check cannot fire (measured: Chromium then waits
+ * ~1 s of NACKs before its own key frame request).
+ * @param {RTCRtpReceiver} receiver
+ * @returns {boolean} whether a request was sent (false: no guard on this receiver)
+ */
+export function requestKeyFrame(receiver) {
+  const id = guarded.get(receiver);
+  if (id === undefined || !worker) return false;
+  worker.postMessage({ op: 'request', id });
   return true;
 }

@@ -7,9 +7,13 @@
  * Chromium re-requests a key frame on its own only every ~3 s.
  */
 
+/** @type {Map<number, any>} live transformers by guard id, for requests from the page */
+const transformers = new Map();
+
 /** @param {any} transformer RTCRtpScriptTransformer */
 function guardReceiver(transformer) {
   const { id, gapMs = 400, minIntervalMs = 1_000 } = transformer.options ?? {};
+  transformers.set(id, transformer);
   let lastFrameAt = 0;
   let lastRequestAt = -Infinity;
   let requests = 0;
@@ -29,7 +33,14 @@ function guardReceiver(transformer) {
       },
     }))
     .pipeTo(transformer.writable)
-    .catch(() => {}); // the receiver went away: nothing to clean up
+    .catch(() => {}) // the receiver went away: nothing to clean up
+    .finally(() => transformers.delete(id));
 }
+
+// The page saw packets flow again while no frame could be assembled (their references
+// were lost in the outage, so this worker sees no frame at all): ask for a key frame now.
+self.onmessage = ({ data }) => {
+  if (data?.op === 'request') Promise.resolve(transformers.get(data.id)?.sendKeyFrameRequest?.()).catch(() => {});
+};
 
 self.onrtctransform = ({ transformer }) => guardReceiver(transformer);

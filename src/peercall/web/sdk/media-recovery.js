@@ -49,8 +49,12 @@
  */
 
 const RETRY_MS = [400, 800, 1_500, 2_500, 4_000];
-/** Inbound-bytes sampling interval (stall detection, end of an episode). */
+/** Inbound-bytes sampling interval (stall detection, end of an episode)… */
 const SAMPLE_MS = 500;
+/** …and while media is stalled or an episode runs: notice the first packets back at once. */
+const FAST_SAMPLE_MS = 100;
+/** Inbound video resuming after a gap this long asks for a key frame (`inboundResumed`). */
+const RESUME_GAP_MS = 1_000;
 /** Re-check interval while an attempt cannot reach the other side. */
 const WAIT_MS = 250;
 
@@ -61,13 +65,14 @@ export const DEFAULT_MEDIA_RECOVERY = Object.freeze(/** @type {MediaRecoveryPoli
   politeGraceMs: 3_000,
   attemptsPerStep: 3,
   stallMs: 3_000,
-  // Measured in Chromium 156: after a multi-second outage an ICE restart brings packets
-  // back in ~0.1 s, but the old connection's jitter buffer then holds video for another
-  // 1–2.5 s; a fresh connection shows video as soon as it is negotiated. Data channel
-  // messages survive the replacement (reliable.js resends what was not acknowledged), and
-  // offers buffered for the replaced connection are ignored (PeerLink#renewing).
-  // Infinity turns it off.
-  renewAfterStallMs: 2_500,
+  // Off (Infinity). Measured in Chromium 156 (bench/reconnect.py --trace, 5 s link cut):
+  // a fresh connection after a network change waits ~1.5 s for ICE (Chromium refreshes
+  // its network list with a delay before it gathers), while the old connection usually
+  // carries packets again within 0.1–0.3 s; with a key frame requested as soon as they
+  // flow (keyframe-guard), the old path shows video in ~0.9 s against ~1.6 s for a fresh
+  // connection. The fresh-connection path itself is safe (offers buffered for a replaced
+  // connection are ignored, simultaneous renewals tie-break): set e.g. 2_500 to use it.
+  renewAfterStallMs: Infinity,
   giveUpMs: 120_000,
 }));
 
@@ -80,6 +85,7 @@ export const DEFAULT_MEDIA_RECOVERY = Object.freeze(/** @type {MediaRecoveryPoli
  * @property {() => boolean} [expectsVideo] true when the other side announced it sends video
  * @property {() => boolean} [canAttempt] false while an attempt cannot reach the other side
  * @property {() => boolean} [answered] false while our last offer is still unanswered
+ * @property {(gapMs: number) => void} [inboundResumed] inbound media flows again after a gap
  */
 
 const LADDER = /** @type {RecoveryStep[]} */ (['ice_restart', 'relay_restart', 'new_connection']);
@@ -176,8 +182,16 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
   // Inbound media stall: ICE can say "connected" while nothing arrives (one-way breaks).
   // (Only when the other side says it sends something: a peer with no mic and the camera
   // off sends no packets at all.)
+  let sampledAt = 0;
+  let sampling = false;
   const stallTimer = setInterval(async () => {
-    if (link.connectionState !== 'connected') return;
+    // "disconnected" too: packets often flow again before ICE says "connected" (key frame asap).
+    if (link.connectionState !== 'connected' && link.connectionState !== 'disconnected') return;
+    const stalled = episode !== null || Date.now() - flowingAt >= SAMPLE_MS * 2;
+    if (!stalled && Date.now() - sampledAt < SAMPLE_MS - FAST_SAMPLE_MS / 2) return;
+    if (sampling) return; // getStats slower than the tick: never pile up calls
+    sampledAt = Date.now();
+    sampling = true;
     let bytes = 0;
     try {
       // Video counts on its own when the other side sends video: audio alone flowing
@@ -188,11 +202,15 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
       });
     } catch {
       return;
+    } finally {
+      sampling = false;
     }
     const now = Date.now();
     const grew = bytes !== lastBytes && bytes > 0;
     if (grew || bytes === 0 || !(hooks.expectsInbound?.() ?? true)) {
       if (episode) episode.maxStallMs = Math.max(episode.maxStallMs, now - flowingAt);
+      // Packets are back after an outage: the decoder needs a key frame (see keyframe-guard).
+      if (grew && lastBytes > 0 && now - flowingAt >= RESUME_GAP_MS) hooks.inboundResumed?.(now - flowingAt);
       flowingAt = now;
       lastBytes = bytes;
       lastBytesAt = now;
@@ -201,11 +219,11 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
       if (grew && episode && (episode.cause === 'no_inbound_media' || (episode.attempt > 0 && (hooks.answered?.() ?? true)))) {
         finish('recovered');
       }
-    } else if (!episode && now - lastBytesAt > policy.stallMs) {
+    } else if (!episode && link.connectionState === 'connected' && now - lastBytesAt > policy.stallMs) {
       lastBytesAt = now;
       begin('no_inbound_media', 0);
     }
-  }, SAMPLE_MS);
+  }, FAST_SAMPLE_MS);
 
   return {
     /**

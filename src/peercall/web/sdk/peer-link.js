@@ -29,7 +29,7 @@
 import { Emitter } from './emitter.js';
 import { openDataChannels } from './data-channels.js';
 import { ErrorCode, PeercallError } from './errors.js';
-import { guardKeyFrames } from './keyframe-guard.js';
+import { guardKeyFrames, requestKeyFrame } from './keyframe-guard.js';
 
 /**
  * Outgoing signaling for this link; `type` is `offer`, `answer` or `ice-candidate`.
@@ -139,6 +139,11 @@ export class PeerLink extends Emitter {
    */
   get renewing() {
     return this.#renewing;
+  }
+
+  /** Ask the other side for a key frame on every video we receive (after an outage). */
+  requestKeyFrames() {
+    for (const receiver of this.pc.getReceivers()) if (receiver.track?.kind === 'video') requestKeyFrame(receiver);
   }
 
   /** True while an offer of ours waits for its answer. */
