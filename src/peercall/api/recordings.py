@@ -18,6 +18,7 @@ from peercall.errors import PeercallError
 from peercall.recording.service import NewTrack, RecordingService
 from peercall.recording.store import RecordingRow
 from peercall.security.audit import audited
+from peercall.security.signed_urls import SIGNED_LINK_OPENAPI
 
 CHUNK_PATH_PREFIX = "/api/recordings/upload/"
 
@@ -292,19 +293,11 @@ async def _authorized_file(
     return row, recordings.ready_file(row, name)
 
 
-_SIGNED_LINK = {
-    "parameters": [
-        {"name": "exp", "in": "query", "required": False, "schema": {"type": "integer"}},
-        {"name": "sig", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64}},
-    ]
-}
-
-
 @router.get(
     "/{recording_id:recording_id}/download",
     summary="The MP4 (API key or signed link)",
     response_class=FileResponse,
-    openapi_extra=_SIGNED_LINK,
+    openapi_extra=SIGNED_LINK_OPENAPI,
 )
 @audited
 async def download(
@@ -318,7 +311,7 @@ async def download(
     "/{recording_id:recording_id}/thumbnail",
     summary="JPEG thumbnail (API key or signed link)",
     response_class=FileResponse,
-    openapi_extra=_SIGNED_LINK,
+    openapi_extra=SIGNED_LINK_OPENAPI,
 )
 @audited
 async def thumbnail(

@@ -20,6 +20,7 @@ from peercall.api.urls import base_url
 from peercall.config import Settings
 from peercall.errors import PeercallError
 from peercall.security.audit import audited
+from peercall.security.signed_urls import SIGNED_LINK_OPENAPI
 from peercall.snapshots import Upload
 from peercall.snapshots.audit import verify_chain
 from peercall.snapshots.records import CaptureMethod, FocusMode, SnapshotRecord
@@ -180,12 +181,7 @@ async def get_snapshot(record: Readable) -> SnapshotOut:
     summary="The snapshot image, byte for byte as uploaded (its SHA-256 is in the metadata)",
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}, **_NOT_FOUND},
-    openapi_extra={
-        "parameters": [
-            {"name": "exp", "in": "query", "required": False, "schema": {"type": "integer"}},
-            {"name": "sig", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64}},
-        ]
-    },
+    openapi_extra=SIGNED_LINK_OPENAPI,
 )
 @audited
 async def get_image(record: Annotated[SnapshotRecord, Depends(_image_reader)], svc: ServicesDep) -> Response:

@@ -25,6 +25,15 @@ from peercall.errors import PeercallError
 DEFAULT_TTL_S = 300
 MAX_TTL_S = 3600
 
+# OpenAPI for a route that also opens with a signed link (``openapi_extra=SIGNED_LINK_OPENAPI``):
+# the route reads ``exp``/``sig`` through :meth:`UrlSigner.verify_request`, not as parameters.
+SIGNED_LINK_OPENAPI = {
+    "parameters": [
+        {"name": "exp", "in": "query", "required": False, "schema": {"type": "integer"}},
+        {"name": "sig", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 64}},
+    ]
+}
+
 
 class UrlSigner:
     def __init__(self, secret: str, *, clock: Callable[[], float] = time.time) -> None:
