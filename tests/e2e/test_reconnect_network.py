@@ -93,11 +93,6 @@ async def test_reconnect_after_link_down_20s_ice_failed(topo: Topology, tmp_path
         await asyncio.gather(*(side.wait_frames(20, timeout_s=5) for side in call.sides.values()))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug (issue 5 open): in ~1 of 3 runs B keeps receiving A's video RTP after A's "
-    "address change but decodes no frame for 30 s (A receives B fine); under investigation",
-)
 async def test_reconnect_after_address_change(topo: Topology, tmp_path: Path) -> None:
     """Wi-Fi → 4G: A's link goes away and A comes back on a new subnet with a new address."""
     server = topo.start_server(tmp_path)

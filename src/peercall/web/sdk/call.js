@@ -327,7 +327,7 @@ export class Call extends Emitter {
       canAttempt: () => !this.#reconnecting && !this.#away.has(link.peerId)
         && (typeof navigator === 'undefined' || navigator.onLine !== false),
       answered: () => !link.awaitingAnswer,
-      inboundResumed: () => link.requestKeyFrames(),
+      keyFrameNeeded: () => link.requestKeyFrames(),
       expectsVideo: () => {
         const media = this.#peers.get(link.peerId)?.media;
         return !media || media.video === 'on' || Boolean(media.screen);

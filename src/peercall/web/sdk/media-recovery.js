@@ -53,8 +53,10 @@ const RETRY_MS = [400, 800, 1_500, 2_500, 4_000];
 const SAMPLE_MS = 500;
 /** …and while media is stalled or an episode runs: notice the first packets back at once. */
 const FAST_SAMPLE_MS = 100;
-/** Inbound video resuming after a gap this long asks for a key frame (`inboundResumed`). */
+/** Inbound video resuming after a gap this long asks for a key frame (`keyFrameNeeded`)… */
 const RESUME_GAP_MS = 1_000;
+/** …and so does video arriving with no frame decoded for this long (at most once per period). */
+const UNDECODABLE_MS = 1_000;
 /** Re-check interval while an attempt cannot reach the other side. */
 const WAIT_MS = 250;
 
@@ -85,7 +87,8 @@ export const DEFAULT_MEDIA_RECOVERY = Object.freeze(/** @type {MediaRecoveryPoli
  * @property {() => boolean} [expectsVideo] true when the other side announced it sends video
  * @property {() => boolean} [canAttempt] false while an attempt cannot reach the other side
  * @property {() => boolean} [answered] false while our last offer is still unanswered
- * @property {(gapMs: number) => void} [inboundResumed] inbound media flows again after a gap
+ * @property {(why: 'resumed' | 'undecodable') => void} [keyFrameNeeded] inbound video flows again
+ *   after a gap, or flows without a frame decoded for a second: ask the sender for a key frame
  */
 
 const LADDER = /** @type {RecoveryStep[]} */ (['ice_restart', 'relay_restart', 'new_connection']);
@@ -184,6 +187,9 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
   // off sends no packets at all.)
   let sampledAt = 0;
   let sampling = false;
+  let decoded = -1;
+  let decodedAt = Date.now();
+  let keyFrameAskedAt = 0;
   const stallTimer = setInterval(async () => {
     // "disconnected" too: packets often flow again before ICE says "connected" (key frame asap).
     if (link.connectionState !== 'connected' && link.connectionState !== 'disconnected') return;
@@ -193,12 +199,14 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
     sampledAt = Date.now();
     sampling = true;
     let bytes = 0;
+    let frames = 0;
+    const videoOnly = hooks.expectsVideo?.() ?? false;
     try {
       // Video counts on its own when the other side sends video: audio alone flowing
       // must not hide a video path that stopped (seen after an address change).
-      const videoOnly = hooks.expectsVideo?.() ?? false;
       (await link.getStats()).forEach((s) => {
         if (s.type === 'inbound-rtp' && (!videoOnly || s.kind === 'video')) bytes += s.bytesReceived ?? 0;
+        if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
       });
     } catch {
       return;
@@ -207,10 +215,21 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
     }
     const now = Date.now();
     const grew = bytes !== lastBytes && bytes > 0;
+    if (frames !== decoded) {
+      decoded = frames;
+      decodedAt = now;
+    } else if (videoOnly && grew && now - decodedAt >= UNDECODABLE_MS && now - keyFrameAskedAt >= UNDECODABLE_MS) {
+      // Packets arrive but nothing decodes (seen after an address change: references lost).
+      keyFrameAskedAt = now;
+      hooks.keyFrameNeeded?.('undecodable');
+    }
     if (grew || bytes === 0 || !(hooks.expectsInbound?.() ?? true)) {
       if (episode) episode.maxStallMs = Math.max(episode.maxStallMs, now - flowingAt);
       // Packets are back after an outage: the decoder needs a key frame (see keyframe-guard).
-      if (grew && lastBytes > 0 && now - flowingAt >= RESUME_GAP_MS) hooks.inboundResumed?.(now - flowingAt);
+      if (grew && lastBytes > 0 && now - flowingAt >= RESUME_GAP_MS) {
+        keyFrameAskedAt = now;
+        hooks.keyFrameNeeded?.('resumed');
+      }
       flowingAt = now;
       lastBytes = bytes;
       lastBytesAt = now;
