@@ -9,11 +9,10 @@ import pytest
 from playwright.async_api import Page
 
 from peercall.peer import Peer
-from peercall.testing import ROOT, ServerProcess
-from peercall.testing.browser import chromium, wait_decoding
+from peercall.testing import ServerProcess
+from peercall.testing.browser import chromium, screenshot_path, wait_decoding
 
 pytestmark = pytest.mark.slow
-SCREENSHOT = ROOT / "docs" / "images" / "call.png"
 
 
 async def open_call(browser, join_url: str) -> Page:
@@ -51,8 +50,7 @@ async def test_call_two_browsers_see_each_other_and_hang_up(server: ServerProces
         await page_b.wait_for_function(
             "() => document.querySelector('[data-testid=status]').textContent.includes('Connected')"
         )
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        await page_b.screenshot(path=str(SCREENSHOT))
+        await page_b.screenshot(path=str(screenshot_path("call.png")))
 
         with server.api() as api:
             live = api.get(f"/api/rooms/{room}").json()

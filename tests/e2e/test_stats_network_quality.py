@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from peercall.testing import ROOT
+from peercall.testing.browser import screenshot_path
 from peercall.testing.netcall import NetCall, api_get, call_in_netns, now_ms
 from peercall.testing.netns import Topology
 from peercall.testing.quality import install_monitor, quality_events, stats_history, wait_event
@@ -88,7 +88,7 @@ async def impair_and_recover(
     assert banner_a.startswith("Your "), banner_a
     assert banner_b.startswith("A's "), banner_b
     if what.startswith("25 %"):  # the picture in docs/quality.md
-        await call["b"].page.screenshot(path=str(ROOT / "docs" / "images" / "quality-alert.png"))
+        await call["b"].page.screenshot(path=str(screenshot_path("quality-alert.png")))
     alert_a = next(
         e for e in await quality_events(call["a"].page, start) if e["name"] == "qualityAlert" and e["side"] == "local"
     )

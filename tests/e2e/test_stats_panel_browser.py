@@ -9,11 +9,10 @@ import pytest
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from peercall.testing import ROOT, ServerProcess
-from peercall.testing.browser import chromium, wait_decoding
+from peercall.testing import ServerProcess
+from peercall.testing.browser import chromium, screenshot_path, wait_decoding
 
 pytestmark = pytest.mark.slow
-SCREENSHOT = ROOT / "docs" / "images" / "stats-panel.png"
 
 # Pixels of a canvas close to a colour (the series colours of stats-panel.js).
 COLOURED_PIXELS_JS = """
@@ -90,8 +89,7 @@ async def test_stats_panel_shows_live_figures_and_graphs(server: ServerProcess) 
             for rgb in colours:
                 pixels = await page_a.evaluate(COLOURED_PIXELS_JS, [testid, list(rgb)])
                 assert pixels > 60, (testid, rgb, pixels, await history(page_a))
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        await page_a.screenshot(path=str(SCREENSHOT))
+        await page_a.screenshot(path=str(screenshot_path("stats-panel.png")))
         # No alert on a healthy call; the toggle hides the panel again.
         assert await page_a.get_by_test_id("quality-banner").is_hidden()
         await page_a.get_by_test_id("stats-button").click()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -70,3 +72,13 @@ async def wait_decoding(page: Page, min_frames: int = 15, timeout_s: float = 20)
             return dict(stats)
         await asyncio.sleep(0.2)
     raise AssertionError(f"remote video did not decode: {stats}")
+
+
+def screenshot_path(name: str) -> Path:
+    """Where a test saves a screenshot: ``test-artifacts/`` (git-ignored), or the README's
+    ``docs/images/`` when ``PEERCALL_DOC_SCREENSHOTS=1`` asks to refresh the docs."""
+    from peercall.testing import ROOT
+
+    folder = ROOT / ("docs/images" if os.environ.get("PEERCALL_DOC_SCREENSHOTS") == "1" else "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
