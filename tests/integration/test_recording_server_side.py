@@ -129,11 +129,41 @@ def _dominant_tones(path: Path) -> set[int]:
     return {int(round(f / 10) * 10) for f in peaks}
 
 
-def test_recording_server_setting_refuses_browser_recording(server: ServerProcess):
+async def test_recording_server_side_stopped_over_rest(server: ServerProcess, tmp_path: Path):
+    """A participant stops the server's recording: the recorder leaves, the call goes on,
+    and no second recording starts during this call. Blue has no microphone. Browsers may
+    not record such a room themselves."""
     room = server.create_room(settings={"recording": "server"})
-    token = server.token(room, "alice")["token"]
-    answer = httpx.post(
-        f"{server.base_url}/api/recordings", json={"mode": "composite"},
-        headers={"Authorization": f"Bearer {token}"}, timeout=10,
-    )  # fmt: skip
-    assert answer.status_code == 403 and answer.json()["error"]["code"] == "forbidden"
+    tokens = {name: server.token(room, name)["token"] for name in ("red", "blue")}
+    red = await Peer.join(server.base_url, tokens["red"], video=SolidVideo((220, 30, 30)), audio=SyntheticAudioTrack())
+    blue = None
+    try:
+        blue = await Peer.join(server.base_url, tokens["blue"], video=SolidVideo((30, 30, 220)), audio=False)
+        await wait_for(lambda: any(p.role == "recorder" for p in blue.peers.values()), 15)
+        await red.wait_frames(video=30, timeout=20, peer_id=blue.peer_id)
+        await asyncio.sleep(2.0)
+        [rec] = recordings_of(server, room)
+        browser_start = httpx.post(
+            f"{server.base_url}/api/recordings", json={"mode": "composite"},
+            headers={"Authorization": f"Bearer {tokens['red']}"}, timeout=10,
+        )  # fmt: skip
+        assert browser_start.status_code == 403  # the server records this room; browsers may not
+        stop = httpx.post(
+            f"{server.base_url}/api/recordings/{rec['id']}/stop",
+            headers={"Authorization": f"Bearer {tokens['blue']}"}, timeout=10,
+        )  # fmt: skip
+        assert stop.status_code == 200, stop.text
+        await wait_for(lambda: all(p.role != "recorder" for p in blue.peers.values()), 15)
+        with server.api() as api:
+            body = await asyncio.to_thread(wait_recording, api, rec["id"], {"ready", "failed"}, 90)
+        assert body["state"] == "ready", body
+        assert red.connection_state(blue.peer_id) == "connected"  # the call itself goes on
+        assert [r["id"] for r in recordings_of(server, room)] == [rec["id"]]  # not restarted
+        with server.api() as api:
+            mp4 = tmp_path / "stopped.mp4"
+            mp4.write_bytes(api.get(f"/api/recordings/{rec['id']}/download").content)
+        assert codecs(ffprobe(mp4)) == {"video": "h264", "audio": "aac"}
+    finally:
+        for peer in (blue, red):
+            if peer is not None:
+                await peer.leave()

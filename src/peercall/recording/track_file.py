@@ -146,6 +146,9 @@ class _Writer:
         self.stats.video_frames += 1
 
     def flush(self) -> None:
+        behind = self.last_pts * _RATE // 1000 - self.samples
+        if behind > _GAP_SAMPLES:  # no microphone (or it stopped): silence to the last picture
+            self._silence(behind)
         if self.last_pts < 0:  # no camera at all: one black picture, so the track still composes
             black = av.VideoFrame(self.video.width, self.video.height, "yuv420p")
             for plane, value in zip(black.planes, (16, 128, 128), strict=True):
