@@ -40,6 +40,26 @@ async def open_call(browser: Browser, join_url: str) -> Page:
     return page
 
 
+# Bytes sent per remote role (audio + video RTP) and the page's clock, to compute uplink rates.
+SENT_BY_ROLE_JS = """
+async () => {
+  const call = window.peercallCall;
+  const out = {};
+  for (const peer of call.peers.values()) {
+    const report = await call.getStats(peer.peerId);
+    let bytes = 0;
+    report.forEach((s) => { if (s.type === 'outbound-rtp') bytes += s.bytesSent || 0; });
+    out[peer.role === 'recorder' ? 'recorder' : 'person'] = [bytes, performance.now() / 1000];
+  }
+  return out;
+}
+"""
+
+
+async def sent_by_role(page: Page) -> dict[str, list[float]]:
+    return dict(await page.evaluate(SENT_BY_ROLE_JS))
+
+
 async def test_recording_server_side_two_chromium_pages(server: ServerProcess, tmp_path: Path):
     room = server.create_room(settings={"recording": "server"})
     host_url = server.token(room, "host", role="host", name="Host")["join_url"]
@@ -58,7 +78,13 @@ async def test_recording_server_side_two_chromium_pages(server: ServerProcess, t
             roles = await page.evaluate("() => [...window.peercallCall.peers.values()].map((p) => p.role).sort()")
             assert roles == (["participant", "recorder"] if other == "Guest" else ["host", "recorder"])
             assert await page.get_by_test_id("record-button").is_hidden()
+        before = [await sent_by_role(page) for page in (host, guest)]
         await asyncio.sleep(max(0.0, 6 - (time.monotonic() - started)))
+        after = [await sent_by_role(page) for page in (host, guest)]
+        for name, (b, a) in zip(("host", "guest"), zip(before, after, strict=True), strict=True):
+            kbps = {role: (a[role][0] - b[role][0]) * 8 / 1000 / (a[role][1] - b[role][1]) for role in a}
+            print(f"{name} uplink kbit/s by receiver: {kbps}")  # the recorder's share is the added cost
+            assert kbps["recorder"] > 100, kbps  # each page really sends its media to the recorder too
         assert await host.get_by_test_id("remote-name").text_content() == "Guest"  # still the person
         await guest.get_by_test_id("hangup-button").click()
         # 1:1: the guest hung up, so the host's call ends too (the recorder does not keep it open).

@@ -41,8 +41,7 @@ class TrackFileStats:
     video_frames: int = 0
     audio_frames: int = 0
     dropped_frames: int = 0
-    silence_s: float = 0.0
-    encode_s: float = 0.0  # thread CPU time spent encoding and writing
+    silence_s: float = 0.0  # gaps filled (the sender paused, a reconnection, no microphone)
 
 
 class TrackFile:
@@ -77,7 +76,6 @@ class TrackFile:
     # -- the encoding thread -------------------------------------------------------
 
     def _run(self) -> None:
-        started = time.thread_time()
         try:
             with av.open(str(self.path), "w", format="matroska") as container:
                 self._write(container)
@@ -86,8 +84,6 @@ class TrackFile:
             self._error = exc
             while self._queue.get() is not None:  # let put() and close() go on
                 pass
-        finally:
-            self.stats.encode_s = time.thread_time() - started
 
     def _write(self, container: Any) -> None:
         # Every stream must exist before the first packet is written, and the picture size
