@@ -63,9 +63,13 @@ class RoomRecorder:
 
     async def run(self) -> None:
         svc = self._service
-        if any(m.role == RECORDER_ROLE for m in await svc.rooms.hub.members(self.room_id)):
-            return  # another node's recorder is already there
-        row = await svc.recordings.open_server_recording(self.room_id)
+        try:
+            if any(m.role == RECORDER_ROLE for m in await svc.rooms.hub.members(self.room_id)):
+                return  # another node's recorder is already there
+            row = await svc.recordings.open_server_recording(self.room_id)
+        except Exception:  # e.g. the room was deleted meanwhile
+            log.exception("recorder: room %s not recorded", self.room_id)
+            return
         self.recording_id = row.id
         peer: Peer | None = None
         try:
@@ -161,6 +165,8 @@ class RecorderService:
         if recorder is not None:
             call_id = self.rooms.call_id(room_id)
             if call_id:
+                if len(self._stopped_calls) >= 10_000:  # bounded: old calls have ended long ago
+                    self._stopped_calls.clear()
                 self._stopped_calls.add(call_id)
             recorder.stop()
 
