@@ -158,6 +158,11 @@ class Settings(BaseSettings):
     recording_max_chunks: int = Field(20_000, ge=1)
     recording_job_timeout_base_s: float = Field(60.0, gt=0)
     recording_job_timeout_per_media_s: float = Field(3.0, gt=0, description="Allowed seconds per media second")
+    recorder_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/]+$",
+        description="How the server-side recorder reaches this node's signaling; default: loopback, our port",
+    )
     recording_url_ttl: int = Field(
         3600, ge=30, le=3600, description="Signed download link lifetime (recordings, snapshots)"
     )

@@ -13,6 +13,7 @@ from peercall.hub.redis_hub import RedisHub
 from peercall.observability.metrics import Metrics
 from peercall.observability.server_metrics import ServerMetrics
 from peercall.quality.service import StatsService
+from peercall.recording.recorder import RecorderService
 from peercall.recording.service import RecordingService
 from peercall.recording.store import RecordingStore
 from peercall.rooms.resume import ResumeKeeper
@@ -46,10 +47,13 @@ class Services:
     stats: StatsService | None = None
     server_metrics: ServerMetrics | None = None
     recordings: RecordingService | None = field(default=None)
+    recorder: RecorderService | None = field(default=None)
 
     async def close(self) -> None:
         if self.sweeper is not None:
             await self.sweeper.stop()
+        if self.recorder is not None:  # first: its files become tracks and a queued job
+            await self.recorder.close()
         await self.keeper.close()
         if isinstance(self.hub, RedisHub):
             await self.hub.close()
@@ -105,12 +109,15 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         server_metrics,
     )
     links = UrlSigner(settings.resolved_token_secret())
-    recordings = None
+    recordings = recorder = None
     if isinstance(store, SqlStore):
         recordings = RecordingService(settings, RecordingStore(store.engine), rooms, hub, links)
         await recordings.start()
+        recorder = RecorderService(settings, rooms, tokens, recordings)
+        await recorder.start()
     services = Services(
         recordings=recordings,
+        recorder=recorder,
         settings=settings,
         store=store,
         hub=hub,

@@ -18,8 +18,12 @@ import jwt
 
 from peercall.errors import PeercallError
 
-Role = Literal["host", "participant"]
-ROLES: tuple[Role, ...] = ("host", "participant")
+Role = Literal["host", "participant", "recorder"]
+ROLES: tuple[Role, ...] = ("host", "participant", "recorder")
+# The server's own recorder peer (docs/recording.md): only the server issues this role (the
+# REST API offers host/participant only) and this identity is refused to anyone else.
+RECORDER_ROLE: Role = "recorder"
+RECORDER_IDENTITY = "peercall:recorder"
 ISSUER = "peercall"
 AUDIENCE = "peercall:join"
 IDENTITY_PATTERN = re.compile(r"^[A-Za-z0-9_.@:+-]{1,64}$")

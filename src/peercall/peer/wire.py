@@ -31,7 +31,7 @@ Frame = dict[str, Any]
 
 PROTOCOL_VERSION: Final = 1
 
-Role = Literal["host", "participant"]
+Role = Literal["host", "participant", "recorder"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,9 @@ class PeerInfo:
 
     @classmethod
     def from_frame(cls, data: dict[str, Any]) -> PeerInfo:
-        role = cast(Role, data.get("role")) if data.get("role") in ("host", "participant") else "participant"
+        role = (
+            cast(Role, data.get("role")) if data.get("role") in ("host", "participant", "recorder") else "participant"
+        )
         return cls(str(data["peer_id"]), str(data.get("identity", "")), str(data.get("name", "")), role)
 
 

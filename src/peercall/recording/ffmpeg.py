@@ -121,9 +121,10 @@ def demuxer_for(info: MediaInfo) -> str:
 
 
 def remux_argv(src: Path, dst: Path, demuxer: str) -> list[str]:
-    """Copy the streams into a seekable Matroska/WebM: writes the Duration and the Cues
-    (seek index) that a browser's MediaRecorder leaves out, without re-encoding."""
-    return [*base_argv(), "-f", demuxer, "-i", str(src), "-map", "0", "-c", "copy", "-f", "webm", str(dst)]
+    """Copy the streams into a seekable Matroska: writes the Duration and the Cues (seek
+    index) that a browser's MediaRecorder leaves out, without re-encoding. Matroska, not
+    WebM: the server's recorder writes H.264 + PCM, which the WebM muxer refuses."""
+    return [*base_argv(), "-f", demuxer, "-i", str(src), "-map", "0", "-c", "copy", "-f", "matroska", str(dst)]
 
 
 def transcode_argv(

@@ -14,6 +14,7 @@ import hmac
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +34,8 @@ from peercall.security.signed_urls import UrlSigner
 log = logging.getLogger(__name__)
 
 Mode = Literal["composite", "local", "double-ender"]
-Policy = Literal["off", "host", "any"]
+Policy = Literal["off", "host", "any", "server"]
+SERVER_MODE = "server"  # recorded by the server's recorder peer (recording/recorder.py)
 
 
 def transcode_options(settings: Settings, *, watermark: str | None = None) -> TranscodeOptions:
@@ -75,6 +77,8 @@ class RecordingService:
         self.jobs = JobRunner(store, self._process, self._mark_failed)
         self.links = links  # signs download links (one signer per node, shared with snapshots)
         self._sweeper: asyncio.Task[None] | None = None
+        # Set by the RecorderService (recording/recorder.py): ask a room's recorder peer to stop.
+        self.stop_server_recorder: Callable[[str], None] = lambda _room_id: None
 
     async def start(self) -> None:
         await self.store.open()
@@ -92,21 +96,30 @@ class RecordingService:
     async def start_recording(self, claims: JoinClaims, mode: Mode, name: str | None) -> NewTrack:
         room = await self.rooms.get_live_room(claims.room_id)
         policy = str(room.settings.get("recording", "off"))
+        if policy == SERVER_MODE:
+            raise PeercallError("forbidden", "this room is recorded by the server; browsers do not record it")
         if policy not in ("host", "any") or (policy == "host" and claims.role != "host"):
             raise PeercallError("forbidden", f"this room's recording setting ({policy!r}) does not let you record")
         member = await self._member(claims)
         await self.salvage_abandoned(claims.room_id)
         if await self.store.active_in_room(claims.room_id):
             raise PeercallError("recording_closed", "a recording is already running in this room")
+        row = self._new_row(room, mode, name, claims.identity)
+        await self.store.create(row)
+        new = await self._new_track(row, claims.identity, member)
+        await self._announce(row, "recording")
+        return new
+
+    def _new_row(self, room: Any, mode: str, name: str | None, started_by: str) -> RecordingRow:
         template = room.settings.get("recording_watermark") or self.settings.recording_watermark
         watermark = str(template).replace("{room}", room.name or room.id)[:200] if template else None
-        row = RecordingRow(
+        return RecordingRow(
             id=f"rec_{secrets.token_urlsafe(12)}",
-            room_id=claims.room_id,
-            call_id=self.rooms.call_id(claims.room_id),
+            room_id=room.id,
+            call_id=self.rooms.call_id(room.id),
             mode=mode,
             name=name or f"{room.name or room.id} {time.strftime('%Y-%m-%d %H:%M')}",
-            started_by=claims.identity,
+            started_by=started_by,
             state="recording",
             stop_requested=False,
             watermark=watermark,
@@ -117,10 +130,6 @@ class RecordingService:
             source_size=None,
             error=None,
         )
-        await self.store.create(row)
-        new = await self._new_track(row, claims.identity, member)
-        await self._announce(row, "recording")
-        return new
 
     async def add_track(self, claims: JoinClaims, recording_id: str) -> NewTrack:
         """Double-ender: the other participant records its own side into the same recording."""
@@ -140,6 +149,8 @@ class RecordingService:
         if row.state == "recording" and not row.stop_requested:
             await self.store.update(row.id, stop_requested=True, stopped_at=time.time())
             await self._announce(row, "stopping")
+            if row.mode == SERVER_MODE:  # the recorder closes its files, then the job starts
+                self.stop_server_recorder(row.room_id)
         return await self._maybe_finish(row.id)
 
     async def _new_track(self, row: RecordingRow, identity: str, peer_id: str | None) -> NewTrack:
@@ -172,6 +183,40 @@ class RecordingService:
             "recording": {"id": row.id, "state": state, "mode": row.mode, "started_by": row.started_by},
         }
         await self.hub.broadcast(row.room_id, frame)
+
+    # ---- server-side recording (the recorder peer, recording/recorder.py) ----
+    async def open_server_recording(self, room_id: str) -> RecordingRow:
+        """A recording of the whole call by the server's recorder; everyone sees the indicator."""
+        room = await self.rooms.get_live_room(room_id)
+        row = self._new_row(room, SERVER_MODE, None, SERVER_MODE)
+        await self.store.create(row)
+        await self._announce(row, "recording")
+        return row
+
+    async def add_server_track(self, row: RecordingRow, identity: str, peer_id: str) -> TrackRow:
+        """One file per member; no upload key works for it (the hash of a random key)."""
+        return (await self._new_track(row, identity, peer_id)).track
+
+    async def complete_server_track(self, track: TrackRow, clock: dict[str, Any]) -> None:
+        path = self.files.track_file(track.recording_id, track.id)
+        size, digest = await asyncio.to_thread(_file_digest, path)
+        await self.store.complete_track(track.id, digest, clock, size=size)
+
+    async def end_server_recording(self, recording_id: str) -> RecordingRow:
+        """The recorder closed its files: process what it wrote (empty tracks dropped)."""
+        row = await self.get(recording_id)
+        if row.state != "recording":
+            return row
+        if not row.stop_requested:
+            await self.store.update(row.id, stop_requested=True, stopped_at=time.time())
+        if not any(t.complete and t.bytes for t in row.tracks):
+            await self.store.update(row.id, state="failed", error="the recorder received no media")
+            await self._announce(row, "stopped")
+            return await self.get(recording_id)
+        empty = [t.id for t in row.tracks if not (t.complete and t.bytes)]
+        if empty:
+            await self.store.drop_tracks(empty)
+        return await self._maybe_finish(row.id)
 
     # ---- uploads ----------------------------------------------------------
     async def upload_track(self, track_id: str, upload_key: str | None) -> TrackRow:
@@ -209,6 +254,8 @@ class RecordingService:
         for rid in rooms:
             present = {m.identity for m in await self.hub.members(rid)}
             for active in await self.store.active_in_room(rid):
+                if active.mode == SERVER_MODE:
+                    continue  # the recorder finishes it (or RecorderService._salvage after a crash)
                 row = await self.get(active.id)
                 if any(t.identity in present for t in row.tracks if not t.complete):
                     continue
@@ -315,3 +362,13 @@ class RecordingService:
             except Exception:
                 log.exception("recording sweep failed")
             await asyncio.sleep(interval)
+
+
+def _file_digest(path: Path) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    if path.is_file():
+        with path.open("rb") as source:
+            while block := source.read(1 << 20):
+                digest.update(block)
+                size += len(block)
+    return size, digest.hexdigest()

@@ -196,12 +196,16 @@ class RecordingStore:
         async with self.engine.connect() as conn:
             return [(r.seq, r.size, r.sha256) for r in await conn.execute(query.order_by(chunks.c.seq))]
 
-    async def complete_track(self, track_id: str, sha256: str, clock: dict[str, Any]) -> None:
+    async def complete_track(
+        self, track_id: str, sha256: str, clock: dict[str, Any], *, size: int | None = None
+    ) -> None:
+        """Mark a track complete; ``size`` for files written by the server itself (no chunks)."""
+        extra = {} if size is None else {"bytes": size}
         async with self.engine.begin() as conn:
             await conn.execute(
                 tracks.update()
                 .where(tracks.c.id == track_id)
-                .values(complete=True, sha256=sha256, clock=json.dumps(clock))
+                .values(complete=True, sha256=sha256, clock=json.dumps(clock), **extra)
             )
 
     async def drop_tracks(self, track_ids: list[str]) -> None:

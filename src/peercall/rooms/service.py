@@ -10,8 +10,10 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
+from peercall.auth.tokens import RECORDER_IDENTITY, RECORDER_ROLE
 from peercall.errors import PeercallError
 from peercall.hub.base import Deliver, Frame, Hub, JoinOutcome, Member, RoomFullError
 from peercall.store.base import CallRecord, ParticipantRecord, RoomRecord, Store
@@ -30,6 +32,8 @@ class RoomService:
         self.hub = hub
         self._call_ids: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # Told of every admitted member (the server-side recorder starts on the first one).
+        self.on_joined: list[Callable[[RoomRecord, Member], None]] = []
 
     def _lock(self, room_id: str) -> asyncio.Lock:
         return self._locks.setdefault(room_id, asyncio.Lock())
@@ -72,6 +76,8 @@ class RoomService:
         room = await self.get_live_room(room_id)
         if await self.store.is_banned(room_id, member.identity):
             raise PeercallError("removed", "you were removed from this call by the host")
+        if (member.role == RECORDER_ROLE) != (member.identity == RECORDER_IDENTITY):
+            raise PeercallError("forbidden", "this identity is reserved for the server's recorder")
         evict = PeercallError("session_replaced", "you joined this call from another connection").to_frame()
         async with self._lock(room_id):
             try:
@@ -79,7 +85,7 @@ class RoomService:
                     room_id,
                     member,
                     deliver,
-                    capacity=room.max_participants,
+                    capacity=await self._capacity(room, member),
                     evict_frame=evict,
                     resume_secret=resume_secret,
                 )
@@ -98,7 +104,17 @@ class RoomService:
                 call_id,
                 ParticipantRecord(member.peer_id, member.identity, member.name, member.role, member.joined_at),
             )
+        for hook in self.on_joined:
+            hook(room, member)
         return outcome, call_id, epoch
+
+    async def _capacity(self, room: RoomRecord, member: Member) -> int:
+        """The server's recorder does not take a participant's place: it always fits (one
+        per room, by its fixed identity), and a recorder present raises the cap by one."""
+        if member.role == RECORDER_ROLE:
+            return room.max_participants + 1
+        members = await self.hub.members(room.id)
+        return room.max_participants + sum(1 for m in members if m.role == RECORDER_ROLE)
 
     async def leave(self, room_id: str, peer_id: str, reason: str, *, epoch: int | None = None) -> None:
         """Remove a member (idempotent); ends the call session when the room is empty.

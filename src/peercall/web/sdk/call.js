@@ -200,7 +200,9 @@ export class Call extends Emitter {
    * @throws {PeercallError} `peer_not_found` for an unknown peerId
    */
   async getStats(peerId) {
-    const entry = peerId === undefined ? this.#links.values().next().value : this.#links.get(peerId);
+    // Without a peer id: the first *person* (the server's recorder receives only, a 1:1 UI means the other one).
+    const person = [...this.#links].find(([id]) => this.#peers.get(id)?.role !== 'recorder')?.[1];
+    const entry = peerId === undefined ? person ?? this.#links.values().next().value : this.#links.get(peerId);
     if (entry) return entry.link.getStats();
     if (peerId === undefined) return null;
     throw new PeercallError(ErrorCode.PeerNotFound, `No connection to peer ${peerId}`);

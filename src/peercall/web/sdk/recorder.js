@@ -24,7 +24,8 @@ import { ChunkUploader } from './recorder-upload.js';
 
 /**
  * @typedef {'composite' | 'local' | 'double-ender'} RecordingMode
- * @typedef {{id: string, state: 'recording' | 'stopping' | 'stopped', mode: RecordingMode, startedBy: string}} RecordingState
+ * @typedef {{id: string, state: 'recording' | 'stopping' | 'stopped', mode: RecordingMode | 'server', startedBy: string}} RecordingState
+ *   (`server`: the room is recorded by the server's recorder peer, docs/recording.md)
  * @typedef {object} RecorderInit
  * @property {string} httpUrl the server's http(s) base URL
  * @property {string} token the join token (authorizes starting and stopping)

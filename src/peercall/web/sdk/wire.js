@@ -87,7 +87,8 @@ export function closeError(event) {
  * @property {string} peerId per-connection id assigned by the server
  * @property {string} identity stable user identity from the token (`sub`)
  * @property {string} name display name from the token
- * @property {'host' | 'participant'} role role from the signed token
+ * @property {'host' | 'participant' | 'recorder'} role role from the signed token (`recorder`: the
+ *   server's recorder peer of a room recorded by the server; it sends no media)
  * @property {Readonly<MediaState>} [media] what it sends now (kept current by the Call)
  */
 
@@ -100,7 +101,7 @@ export function toPeer(p) {
     peerId: String(p.peer_id),
     identity: String(p.identity ?? ''),
     name: String(p.name ?? ''),
-    role: p.role === 'host' ? 'host' : 'participant',
+    role: p.role === 'host' || p.role === 'recorder' ? p.role : 'participant',
     ...(p.media && typeof p.media === 'object' ? { media: toMedia(p.media) } : {}),
   });
 }

@@ -126,8 +126,15 @@ function runCall(call) {
   /** @type {string | undefined} name of the peer whose connection was lost for good */
   let lostPeer;
 
+  // The server's recorder (a room recorded by the server) is a member without a tile:
+  // this 1:1 UI follows the one remote *person*; the REC indicator tells about the recorder.
+  const isRecorder = (/** @type {string} */ peerId) => call.peers.get(peerId)?.role === 'recorder';
+  /** True for events about someone other than the person this page shows. */
+  const notOurs = (/** @type {string} */ peerId) => (remote ? peerId !== remote.peerId : isRecorder(peerId));
+  const people = () => [...call.peers.values()].filter((p) => p.role !== 'recorder');
+
   view.show('call');
-  view.setStatus(call.peers.size > 0 ? describeConnectionState('new') : WAITING_TEXT);
+  view.setStatus(people().length > 0 ? describeConnectionState('new') : WAITING_TEXT);
   view.localVideo.play().catch(() => {});
   setupOwnMedia(call, view, ownName);
   setupRecording(call);
@@ -139,12 +146,13 @@ function runCall(call) {
   setupStatsPanel(call, stage, /** @type {HTMLElement} */ (view.hangupButton.parentElement));
 
   call.on(CallEvent.PeerJoined, ({ peer }) => {
+    if (peer.role === 'recorder') return;
     remote = peer;
     tile.show(peer);
     view.setStatus(describeConnectionState('new'));
   });
   call.on(CallEvent.RemoteTrack, ({ peerId, stream }) => {
-    if (remote && peerId !== remote.peerId) return;
+    if (notOurs(peerId)) return;
     view.attach(view.remoteVideo, stream);
     playRemote();
   });
@@ -158,7 +166,7 @@ function runCall(call) {
     }, 2_000);
   };
   call.on(CallEvent.ConnectionState, ({ peerId, state }) => {
-    if (remote && peerId !== remote.peerId) return;
+    if (notOurs(peerId)) return;
     const wasBroken = view.app.dataset.connection === 'disconnected' || view.app.dataset.connection === 'failed';
     view.app.dataset.connection = state;
     if (state === 'connected' && (wasBroken || recovering)) showRecovered();
@@ -166,25 +174,26 @@ function runCall(call) {
     if (state === 'connected') timer.start();
   });
   call.on(CallEvent.MediaRecovering, ({ peerId }) => {
-    if (remote && peerId !== remote.peerId) return;
+    if (notOurs(peerId)) return;
     recovering = true;
     view.setStatus(RECONNECTING_MEDIA_TEXT);
   });
   call.on(CallEvent.MediaRecovered, ({ peerId, outcome }) => {
-    if (remote && peerId !== remote.peerId) return;
+    if (notOurs(peerId)) return;
     if (outcome === 'recovered') showRecovered();
   });
   call.on(CallEvent.PeerReconnecting, ({ peerId, peer }) => {
-    if (remote && peerId !== remote.peerId) return;
+    if (notOurs(peerId)) return;
     view.setStatus(peerReconnectingText(peer?.name ?? ''));
   });
   call.on(CallEvent.PeerReconnected, ({ peer }) => {
+    if (peer?.role === 'recorder') return;
     if (peer) remote = peer; // its peer id may be new (server restart)
     if (peer) tile.show(peer);
     if (view.app.dataset.connection === 'connected') showRecovered();
   });
   call.on(CallEvent.PeerLeft, ({ peerId, reason, peer }) => {
-    if (remote && peerId !== remote.peerId) return;
+    if (peer?.role === 'recorder' || (remote && peerId !== remote.peerId)) return;
     remote = null;
     tile.show(null);
     view.remoteVideo.srcObject = null;
@@ -205,7 +214,7 @@ function runCall(call) {
   });
   call.on(CallEvent.Reconnecting, () => view.setStatus(RECONNECTING_TEXT));
   call.on(CallEvent.Reconnected, () => {
-    const [peer] = call.peers.values();
+    const [peer] = people();
     remote = peer ?? null;
     tile.show(remote);
     if (!peer) view.setStatus(WAITING_TEXT);

@@ -64,7 +64,7 @@ export function setupQualityBanner(call, stage) {
   /** @type {Map<string, {side: string, reason: string, causes: string[]}>} */
   const active = new Map();
   const render = () => {
-    const [peer] = call.peers.values();
+    const peer = [...call.peers.values()].find((p) => p.role !== 'recorder'); // the person, not the server's recorder
     // Ours first: it is the one the user can act on. "Between you" only while no side is named.
     const sides = active.has('local') || active.has('remote') ? ['local', 'remote'] : ['path'];
     const shown = sides.map((side) => active.get(side)).filter(Boolean);

@@ -48,7 +48,10 @@ export function setupRecording(call, doc = document) {
   call.on(CallEvent.RecordingStateChanged, ({ recording }) => {
     const on = recording.state !== 'stopped';
     indicator.hidden = !on;
-    indicator.title = on ? `Recorded by ${recording.startedBy}` : '';
+    const by = recording.mode === 'server' ? 'the server' : recording.startedBy;
+    indicator.title = on ? `Recorded by ${by}` : '';
+    // A room recorded by the server: nobody records from the browser (the server refuses it).
+    button.hidden = on && recording.mode === 'server';
     render();
   });
 }

@@ -50,7 +50,8 @@ export function setupSnapshots(call, view) {
     view.remote.menu.hidden = true;
     view.remote.menuButton.setAttribute('aria-expanded', 'false');
   };
-  const remotePeer = () => [...call.peers.values()][0] ?? null;
+  // The other person (not the server's recorder, which has no camera).
+  const remotePeer = () => [...call.peers.values()].find((peer) => peer.role !== 'recorder') ?? null;
 
   take.addEventListener('click', async () => {
     closeMenu();
