@@ -2,7 +2,9 @@
 
 Core (not the ORM) keeps queries explicit; the same code runs on SQLite (aiosqlite,
 the embedded default) and, with a ``postgresql+asyncpg://`` URL, on PostgreSQL.
-Every write is one transaction, so a failure never leaves half a record.
+Every write is one transaction, so a failure never leaves half a record. The tables live
+in :mod:`peercall.store.tables`; :meth:`SqlStore.open` migrates the schema to head
+(or, with ``migrate=False``, refuses a database that is behind).
 """
 
 from __future__ import annotations
@@ -15,109 +17,27 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from peercall.store import migrate
 from peercall.store.base import AuditRecord, CallRecord, ChatRecord, ParticipantRecord, ReconnectRecord, RoomRecord
-
-metadata = sa.MetaData()
-
-rooms = sa.Table(
-    "rooms",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("max_participants", sa.Integer, nullable=False),
-    sa.Column("settings", sa.Text, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("deleted_at", sa.Float, nullable=True),
+from peercall.store.tables.core import (
+    audit_log,
+    bans,
+    calls,
+    chat_messages,
+    participants,
+    reconnects,
+    revocations,
+    rooms,
 )
-
-calls = sa.Table(
-    "call_sessions",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("room_id", sa.String(64), sa.ForeignKey("rooms.id"), nullable=False, index=True),
-    sa.Column("started_at", sa.Float, nullable=False),
-    sa.Column("ended_at", sa.Float, nullable=True),
-    sa.Column("end_reason", sa.String(32), nullable=True),
-)
-
-participants = sa.Table(
-    "call_participants",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("call_id", sa.String(64), sa.ForeignKey("call_sessions.id"), nullable=False, index=True),
-    sa.Column("peer_id", sa.String(64), nullable=False),
-    sa.Column("identity", sa.String(64), nullable=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("joined_at", sa.Float, nullable=False),
-    sa.Column("left_at", sa.Float, nullable=True),
-    sa.Column("left_reason", sa.String(32), nullable=True),
-)
-
-reconnects = sa.Table(
-    "call_reconnects",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("call_id", sa.String(64), sa.ForeignKey("call_sessions.id"), nullable=False, index=True),
-    sa.Column("peer_id", sa.String(64), nullable=False),
-    sa.Column("identity", sa.String(64), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("cause", sa.String(64), nullable=False),
-    sa.Column("started_at", sa.Float, nullable=False),
-    sa.Column("ended_at", sa.Float, nullable=False),
-    sa.Column("outcome", sa.String(16), nullable=False),
-    sa.Column("steps", sa.Text, nullable=False),
-)
-
-bans = sa.Table(
-    "room_bans",
-    metadata,
-    sa.Column("room_id", sa.String(64), sa.ForeignKey("rooms.id"), primary_key=True),
-    sa.Column("identity", sa.String(64), primary_key=True),
-    sa.Column("banned_at", sa.Float, nullable=False),
-)
-
-chat_messages = sa.Table(
-    "chat_messages",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("room_id", sa.String(64), sa.ForeignKey("rooms.id"), nullable=False, index=True),
-    sa.Column("call_id", sa.String(64), nullable=True),
-    sa.Column("message_id", sa.String(64), nullable=False),
-    sa.Column("identity", sa.String(64), nullable=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("sent_at", sa.Float, nullable=False),
-    sa.Column("received_at", sa.Float, nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.UniqueConstraint("room_id", "message_id", name="uq_chat_message"),
-)
-
-# Revoked credentials (join token ids, resume sessions), kept until they would expire anyway.
-revocations = sa.Table(
-    "revocations",
-    metadata,
-    sa.Column("key", sa.String(160), primary_key=True),
-    sa.Column("reason", sa.String(32), nullable=False),
-    sa.Column("expires_at", sa.Float, nullable=False, index=True),
-)
-
-audit_log = sa.Table(
-    "audit_log",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.Float, nullable=False, index=True),
-    sa.Column("actor", sa.String(64), nullable=False),
-    sa.Column("action", sa.String(64), nullable=False),
-    sa.Column("target", sa.String(200), nullable=False),
-    sa.Column("detail", sa.Text, nullable=False),
-)
+from peercall.store.upsert import insert_ignore, upsert
 
 
 class SqlStore:
     """Rooms and call sessions in a SQL database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
         self._url = url
+        self._migrate = migrate
         self._engine: AsyncEngine | None = None
 
     @property
@@ -130,11 +50,15 @@ class SqlStore:
         url = sa.engine.make_url(self._url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        self._engine = create_async_engine(self._url)
         if url.get_backend_name() == "sqlite":
+            self._engine = create_async_engine(self._url)
             sa.event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        else:  # a server: a pool sized for a busy node; connections checked before use (failover)
+            self._engine = create_async_engine(self._url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        if self._migrate:
+            await migrate.upgrade(self.engine)
+        else:
+            await migrate.require_head(self.engine)
 
     async def close(self) -> None:
         if self._engine is not None:
@@ -259,9 +183,7 @@ class SqlStore:
 
     async def ban(self, room_id: str, identity: str, at: float) -> None:
         async with self.engine.begin() as conn:
-            exists = await conn.execute(bans.select().where(bans.c.room_id == room_id, bans.c.identity == identity))
-            if exists.first() is None:
-                await conn.execute(bans.insert().values(room_id=room_id, identity=identity, banned_at=at))
+            await conn.execute(insert_ignore(conn, bans, {"room_id": room_id, "identity": identity, "banned_at": at}))
 
     async def is_banned(self, room_id: str, identity: str) -> bool:
         query = bans.select().where(bans.c.room_id == room_id, bans.c.identity == identity)
@@ -291,13 +213,8 @@ class SqlStore:
     async def add_chat_message(self, record: ChatRecord) -> bool:
         """Store once per (room, message id); a copy sent again is ignored (returns False)."""
         async with self.engine.begin() as conn:
-            query = chat_messages.select().where(
-                chat_messages.c.room_id == record.room_id, chat_messages.c.message_id == record.message_id
-            )
-            if (await conn.execute(query)).first() is not None:
-                return False
-            await conn.execute(chat_messages.insert().values(**record.__dict__))
-        return True
+            result = await conn.execute(insert_ignore(conn, chat_messages, record.__dict__))
+        return bool(result.rowcount)
 
     async def list_chat_messages(self, room_id: str, *, limit: int = 1000) -> list[ChatRecord]:
         query = (
@@ -315,8 +232,8 @@ class SqlStore:
     async def revoke(self, key: str, reason: str, expires_at: float) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(revocations.delete().where(revocations.c.expires_at < time.time()))
-            await conn.execute(revocations.delete().where(revocations.c.key == key))
-            await conn.execute(revocations.insert().values(key=key, reason=reason, expires_at=expires_at))
+            values = {"key": key, "reason": reason, "expires_at": expires_at}
+            await conn.execute(upsert(conn, revocations, values, ["key"]))
 
     async def revocation(self, key: str, now: float) -> str | None:
         query = revocations.select().where(revocations.c.key == key, revocations.c.expires_at >= now)
