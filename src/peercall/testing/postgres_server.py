@@ -2,7 +2,8 @@
 
 ``initdb`` into a fresh directory, then ``postgres`` in the foreground (a child we can kill).
 PostgreSQL refuses to run as root: as root the cluster is owned by, and runs as, the
-``postgres`` system user that the Debian package creates (``runuser``). Durability is
+``postgres`` system user that the Debian package creates (``Popen(user=...)``, so the
+server stays our direct child and a signal reaches it). Durability is
 switched off (``fsync=off``): this is a test server, and it makes DDL-heavy tests fast.
 """
 
@@ -29,7 +30,7 @@ class PostgresServer:
     port: int
     datadir: Path
     _bin: Path
-    _runas: list[str]
+    _user: str | None
 
     def url(self, database: str = "postgres", driver: str = "asyncpg") -> str:
         return f"postgresql+{driver}://{_SUPERUSER}@127.0.0.1:{self.port}/{database}"
@@ -38,8 +39,8 @@ class PostgresServer:
         """A new empty database (one per test keeps tests independent); returns its asyncpg URL."""
         if not name.replace("_", "").isalnum():
             raise ValueError(f"bad database name {name!r}")
-        argv = [*self._runas, str(self._bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port)]
-        subprocess.run([*argv, "-U", _SUPERUSER, name], check=True, capture_output=True, timeout=30)
+        argv = [str(self._bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", _SUPERUSER, name]
+        _run(argv, self._user, self.datadir, check=True)
         return self.url(name)
 
     def stop(self) -> None:
@@ -57,6 +58,10 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _run(argv: list[str], user: str | None, cwd: Path, *, check: bool = False) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(argv, check=check, capture_output=True, timeout=120, user=user, group=user, cwd=cwd)
 
 
 def _bindir() -> Path:
@@ -77,14 +82,14 @@ def start_postgres(*, port: int | None = None, timeout_s: float = 30) -> Postgre
     """
     bindir, port = _bindir(), port or _free_port()
     datadir = Path(tempfile.mkdtemp(prefix="peercall-pg-"))
-    runas: list[str] = []
+    user: str | None = None
     if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
+        user = "postgres"
+        owner = pwd.getpwnam(user)
         os.chown(datadir, owner.pw_uid, owner.pw_gid)
-        runas = ["runuser", "-u", "postgres", "--"]
     pgdata = datadir / "data"
-    init = [*runas, str(bindir / "initdb"), "-D", str(pgdata), "-U", _SUPERUSER, "--auth=trust"]
-    result = subprocess.run([*init, "-E", "UTF8", "--no-sync"], capture_output=True, timeout=120)
+    init = [str(bindir / "initdb"), "-D", str(pgdata), "-U", _SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync"]
+    result = _run(init, user, datadir)
     if result.returncode != 0:
         shutil.rmtree(datadir, ignore_errors=True)
         raise RuntimeError(f"initdb failed: {result.stderr.decode(errors='replace')[-2000:]}")
@@ -98,14 +103,14 @@ def start_postgres(*, port: int | None = None, timeout_s: float = 30) -> Postgre
         "max_connections": "200",
         "shared_buffers": "32MB",
     }
-    argv = [*runas, str(bindir / "postgres"), "-D", str(pgdata)]
+    argv = [str(bindir / "postgres"), "-D", str(pgdata)]
     for key, value in settings.items():
         argv += ["-c", f"{key}={value}"]
     log_path = datadir / "postgres.log"
     with log_path.open("ab") as log:  # a file, not a pipe: a full pipe would stall the server
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-    server = PostgresServer(process, port, datadir, bindir, runas)
-    ready = [*runas, str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", _SUPERUSER]
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, user=user, group=user, cwd=datadir)
+    server = PostgresServer(process, port, datadir, bindir, user)
+    ready = [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-U", _SUPERUSER]
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -113,7 +118,7 @@ def start_postgres(*, port: int | None = None, timeout_s: float = 30) -> Postgre
             shutil.rmtree(datadir, ignore_errors=True)
             raise RuntimeError(f"postgres exited with {process.returncode}: {output[-2000:]}")
         with contextlib.suppress(subprocess.TimeoutExpired):
-            if subprocess.run(ready, capture_output=True, timeout=5).returncode == 0:
+            if _run(ready, user, datadir).returncode == 0:
                 return server
         time.sleep(0.1)
     output = log_path.read_text(errors="replace")
