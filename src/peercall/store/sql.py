@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from peercall.store import migrate
 from peercall.store.base import AuditRecord, CallRecord, ChatRecord, ParticipantRecord, ReconnectRecord, RoomRecord
+from peercall.store.engine import make_engine
 from peercall.store.tables.core import (
     audit_log,
     bans,
@@ -47,14 +47,7 @@ class SqlStore:
         return self._engine
 
     async def open(self) -> None:
-        url = sa.engine.make_url(self._url)
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        if url.get_backend_name() == "sqlite":
-            self._engine = create_async_engine(self._url)
-            sa.event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
-        else:  # a server: a pool sized for a busy node; connections checked before use (failover)
-            self._engine = create_async_engine(self._url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self._engine = make_engine(self._url)
         if self._migrate:
             await migrate.upgrade(self.engine)
         else:
@@ -258,15 +251,6 @@ class SqlStore:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [AuditRecord(r.at, r.actor, r.action, r.target, json.loads(r.detail)) for r in rows]
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL: readers never block the writer; a crash mid-write leaves the last commit intact.
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
 
 
 def _room(row: Any) -> RoomRecord:
