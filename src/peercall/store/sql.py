@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from peercall.store import migrate
 from peercall.store.base import AuditRecord, CallRecord, ChatRecord, ParticipantRecord, ReconnectRecord, RoomRecord
+from peercall.store.batch import WriteBatcher
 from peercall.store.engine import make_engine
 from peercall.store.tables.core import (
     audit_log,
@@ -31,6 +32,20 @@ from peercall.store.tables.core import (
 )
 from peercall.store.upsert import insert_ignore, upsert
 
+# The writes on the join/leave path, group-committed (store/batch.py): fixed statements
+# with bound parameters, so a batch runs as one executemany per statement.
+_START_CALL = calls.insert()
+_ADD_PARTICIPANT = participants.insert()
+_PARTICIPANT_LEFT = (
+    participants.update()
+    .where(
+        participants.c.call_id == sa.bindparam("w_call"),
+        participants.c.peer_id == sa.bindparam("w_peer"),
+        participants.c.left_at.is_(None),
+    )
+    .values(left_at=sa.bindparam("w_at"), left_reason=sa.bindparam("w_reason"))
+)
+
 
 class SqlStore:
     """Rooms and call sessions in a SQL database."""
@@ -39,6 +54,7 @@ class SqlStore:
         self._url = url
         self._migrate = migrate
         self._engine: AsyncEngine | None = None
+        self._batch: WriteBatcher | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -48,12 +64,15 @@ class SqlStore:
 
     async def open(self) -> None:
         self._engine = make_engine(self._url)
+        self._batch = WriteBatcher(self._engine)
         if self._migrate:
             await migrate.upgrade(self.engine)
         else:
             await migrate.require_head(self.engine)
 
     async def close(self) -> None:
+        if self._batch is not None:
+            await self._batch.drain()
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -95,9 +114,14 @@ class SqlStore:
         return bool(result.rowcount)
 
     # ---- call sessions ----------------------------------------------------
+    @property
+    def _writes(self) -> WriteBatcher:
+        if self._batch is None:
+            raise RuntimeError("store is not open")
+        return self._batch
+
     async def start_call(self, call_id: str, room_id: str, at: float) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(calls.insert().values(id=call_id, room_id=room_id, started_at=at))
+        await self._writes.execute(_START_CALL, {"id": call_id, "room_id": room_id, "started_at": at})
 
     async def end_call(self, call_id: str, at: float, reason: str) -> None:
         async with self.engine.begin() as conn:
@@ -134,29 +158,19 @@ class SqlStore:
             return [await _call_with_participants(conn, row) for row in (await conn.execute(query)).all()]
 
     async def add_participant(self, call_id: str, participant: ParticipantRecord) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                participants.insert().values(
-                    call_id=call_id,
-                    peer_id=participant.peer_id,
-                    identity=participant.identity,
-                    name=participant.name,
-                    role=participant.role,
-                    joined_at=participant.joined_at,
-                )
-            )
+        row = {
+            "call_id": call_id,
+            "peer_id": participant.peer_id,
+            "identity": participant.identity,
+            "name": participant.name,
+            "role": participant.role,
+            "joined_at": participant.joined_at,
+        }
+        await self._writes.execute(_ADD_PARTICIPANT, row)
 
     async def participant_left(self, call_id: str, peer_id: str, at: float, reason: str) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                participants.update()
-                .where(
-                    participants.c.call_id == call_id,
-                    participants.c.peer_id == peer_id,
-                    participants.c.left_at.is_(None),
-                )
-                .values(left_at=at, left_reason=reason)
-            )
+        params = {"w_call": call_id, "w_peer": peer_id, "w_at": at, "w_reason": reason}
+        await self._writes.execute(_PARTICIPANT_LEFT, params)
 
     async def add_reconnect(self, record: ReconnectRecord) -> None:
         async with self.engine.begin() as conn:
