@@ -183,3 +183,14 @@ async def test_scale_store_stats_timeline_and_recordings(store: SqlStore) -> Non
     assert job is not None and job.status == "queued"
     await recordings.update_job(job.id, status="running")
     assert await recordings.requeue_interrupted() == 1
+
+
+def test_scale_store_db_cli_upgrades_and_reports(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`peercall db upgrade` (what an operator runs per release with auto-migration off)."""
+    from peercall.cli import main
+
+    assert main(["db", "--database-url", database_url, "current"]) == 0
+    assert f"database: none  code: {migrate.head()}" in capsys.readouterr().out
+    assert main(["db", "--database-url", database_url, "upgrade"]) == 0
+    assert main(["db", "--database-url", database_url, "current"]) == 0
+    assert f"database: {migrate.head()}  code: {migrate.head()}" in capsys.readouterr().out
