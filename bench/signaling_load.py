@@ -21,6 +21,7 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -61,6 +62,7 @@ class Client:
         self.partner = ""
         self.sent = 0
         self.latencies: list[float] = []
+        self.next_ping = time.monotonic() + random.uniform(0, 5.0)
 
 
 async def _reader(client: Client, kind: str) -> None:
@@ -100,15 +102,21 @@ async def _open_peerjs(url: str, peer_id: str) -> Any:
 
 
 async def _keepalive(clients: list[Client], kind: str) -> None:
+    """Each client pings every ~5 s at its own phase (real clients are not in step).
+
+    Due times, not a sleep per client: with ``sleep(5 / N)`` between clients a busy
+    load-generator loop stretched a round past the server's 20 s idle timeout, and the
+    server rightly closed the sockets of clients that had sent nothing (4008).
+    """
     ping = json.dumps({"type": "ping", "ts": 0} if kind == "peercall" else {"type": "HEARTBEAT"})
-    while True:  # each client every ~5 s, spread over the period (real clients are not in step)
-        batch = list(clients)
-        for client in batch:
-            with contextlib.suppress(websockets.ConnectionClosed):
-                await client.ws.send(ping)
-            await asyncio.sleep(5.0 / max(1, len(batch)))
-        if not batch:
-            await asyncio.sleep(0.5)
+    while True:
+        now = time.monotonic()
+        for client in list(clients):
+            if client.next_ping <= now:
+                client.next_ping = now + 5.0
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await client.ws.send(ping)
+        await asyncio.sleep(0.05)
 
 
 def _frame(kind: str, to: str) -> str:
