@@ -21,6 +21,7 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -61,6 +62,7 @@ class Client:
         self.partner = ""
         self.sent = 0
         self.latencies: list[float] = []
+        self.next_ping = time.monotonic() + random.uniform(0, 5.0)
 
 
 async def _reader(client: Client, kind: str) -> None:
@@ -100,15 +102,21 @@ async def _open_peerjs(url: str, peer_id: str) -> Any:
 
 
 async def _keepalive(clients: list[Client], kind: str) -> None:
+    """Each client pings every ~5 s at its own phase (real clients are not in step).
+
+    Due times, not a sleep per client: with ``sleep(5 / N)`` between clients a busy
+    load-generator loop stretched a round past the server's 20 s idle timeout, and the
+    server rightly closed the sockets of clients that had sent nothing (4008).
+    """
     ping = json.dumps({"type": "ping", "ts": 0} if kind == "peercall" else {"type": "HEARTBEAT"})
-    while True:  # each client every ~5 s, spread over the period (real clients are not in step)
-        batch = list(clients)
-        for client in batch:
-            with contextlib.suppress(websockets.ConnectionClosed):
-                await client.ws.send(ping)
-            await asyncio.sleep(5.0 / max(1, len(batch)))
-        if not batch:
-            await asyncio.sleep(0.5)
+    while True:
+        now = time.monotonic()
+        for client in list(clients):
+            if client.next_ping <= now:
+                client.next_ping = now + 5.0
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await client.ws.send(ping)
+        await asyncio.sleep(0.05)
 
 
 def _frame(kind: str, to: str) -> str:
@@ -124,12 +132,17 @@ async def _worker_main(kind: str, url: str, pairs: list[tuple[str, str]], rate: 
     clients: list[Client] = []
     readers: list[asyncio.Task[None]] = []
     pace = 1 / CONNECT_PER_S
+    join_ms: list[float] = []  # WebSocket open + join until `joined` (the store's writes are on this path)
+    connect_started = time.monotonic()
     keepalive = asyncio.create_task(_keepalive(clients, kind))  # like the SDKs: a ping every 5 s
     for first, second in pairs:
         a, b = Client(), Client()
         if kind == "peercall":
+            t0 = time.monotonic()
             a.ws, _ = await _open_peercall(url, first)
+            t1 = time.monotonic()
             b.ws, joined = await _open_peercall(url, second)
+            join_ms += [(t1 - t0) * 1000, (time.monotonic() - t1) * 1000]
             a.partner, b.partner = joined["peer_id"], joined["peers"][0]["peer_id"]
         else:
             a.ws, b.ws = await _open_peerjs(url, first), await _open_peerjs(url, second)
@@ -138,7 +151,7 @@ async def _worker_main(kind: str, url: str, pairs: list[tuple[str, str]], rate: 
             clients.append(client)
             readers.append(asyncio.create_task(_reader(client, kind)))
         await asyncio.sleep(2 * pace)
-    ready = {"connected": len(clients)}
+    ready = {"connected": len(clients), "join_ms": join_ms, "connect_s": time.monotonic() - connect_started}
     # Everyone connected: every client sends `rate` frames per second, spread evenly.
     started = time.monotonic()
     interval = 1 / rate
@@ -192,6 +205,7 @@ def run_load(kind: str, url: str, pairs: list[tuple[str, str]], rate: float, dur
     if errors:
         raise RuntimeError(f"{kind}: {errors[:3]}")
     latencies = sorted(ms for r in results for ms in r["latencies"])
+    joins = sorted(ms for r in results for ms in r["join_ms"])
     connections = sum(r["connected"] for r in results)
     sent, received = sum(r["sent"] for r in results), sum(r["received"] for r in results)
     return {
@@ -202,6 +216,9 @@ def run_load(kind: str, url: str, pairs: list[tuple[str, str]], rate: float, dur
         "rss_per_conn_kib": round((peak_rss - base_rss) / max(1, connections), 1),
         "lost": sent - received,
         "sent": sent,
+        "join_p50_ms": round(statistics.median(joins), 1) if joins else None,
+        "join_p99_ms": round(joins[int(0.99 * (len(joins) - 1))], 1) if joins else None,
+        "connect_phase_s": round(max(r["connect_s"] for r in results), 1),
     }
 
 

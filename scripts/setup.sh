@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(chromium ffmpeg coturn redis-server iproute2 iptables libnss3-tools openssl nodejs npm espeak-ng)
+APT_PACKAGES=(chromium ffmpeg coturn redis-server postgresql iproute2 iptables libnss3-tools openssl nodejs npm espeak-ng)
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 

@@ -9,6 +9,7 @@ import sys
 from pydantic import ValidationError
 
 from peercall.recording import cli as recording_cli
+from peercall.store import cli as db_cli
 from peercall.turn import cli as turn_cli
 
 
@@ -26,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     turn_cli.add_subcommand(commands)
     recording_cli.add_subcommand(commands)
+    db_cli.add_subcommand(commands)
     return parser
 
 
@@ -35,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         return turn_cli.run(args)
     if args.command == "recording":
         return recording_cli.run(args)
+    if args.command == "db":
+        return db_cli.run(args)
     if args.command == "serve":
         if args.config:
             os.environ["PEERCALL_CONFIG"] = args.config

@@ -54,7 +54,15 @@ class Settings(BaseSettings):
     tls: str = Field("off", description="off | auto | CERT,KEY")
     public_url: str | None = Field(None, description="Base URL used in join links")
     data_dir: Path = Path("data")
-    database_url: str | None = None
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL: unset, SQLite in data_dir; postgresql+asyncpg://user:pass@host/db for PostgreSQL",
+    )
+    database_auto_migrate: bool = Field(
+        True,
+        description="migrate the schema at start; false: run `peercall db upgrade` per release (a node whose "
+        "schema is behind refuses to start)",
+    )
     redis_url: str | None = Field(
         None,
         description="Redis for the hub (redis://host:port/db): set it on every node to run several nodes; "

@@ -63,7 +63,7 @@ class Services:
 
 
 async def build_services(settings: Settings, metrics: Metrics | None = None) -> Services:
-    store = await open_store(settings.resolved_database_url())
+    store = await open_store(settings.resolved_database_url(), migrate=settings.database_auto_migrate)
     # One node: rooms in memory. Several nodes: rooms in Redis (LiveKit's local vs redis router).
     redis_hub = (
         await RedisHub.connect(settings.redis_url, heartbeat_s=settings.node_heartbeat_s)

@@ -15,8 +15,11 @@ __all__ = [
 ]
 
 
-async def open_store(database_url: str) -> Store:
-    """Open the store named by a SQLAlchemy URL (SQLite by default; PostgreSQL later)."""
-    store = SqlStore(database_url)
+async def open_store(database_url: str, *, migrate: bool = True) -> Store:
+    """Open the store named by a SQLAlchemy URL: SQLite (default) or PostgreSQL (asyncpg).
+
+    ``migrate``: bring the schema to head first (else refuse a database that is behind).
+    """
+    store = SqlStore(database_url, migrate=migrate)
     await store.open()
     return store

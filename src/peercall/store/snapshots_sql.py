@@ -1,11 +1,11 @@
 """Snapshot metadata and the snapshot audit trail, in the same database as the rooms.
 
-The tables hang off the shared :data:`peercall.store.sql.metadata` (foreign keys to
-rooms) and are created by :meth:`SnapshotStore.open` on the store's engine, so
-``sql.py`` needs no change. The audit table is append-only: this class has no update or
-delete, entries are hash-chained per room (see :mod:`peercall.snapshots.audit`), a unique
-``(room_id, prev_hash)`` refuses a fork by a concurrent writer, and on SQLite triggers
-abort any UPDATE or DELETE issued behind the application's back.
+The tables (:mod:`peercall.store.tables.snapshots`) are built by the migrations, on the
+store's engine. The audit table is append-only: this class has no update or delete,
+entries are hash-chained per room (see :mod:`peercall.snapshots.audit`), a unique
+``(room_id, prev_hash)`` refuses a fork by a concurrent writer, and triggers (SQLite and
+PostgreSQL, created by the initial migration) abort any UPDATE or DELETE issued behind
+the application's back.
 """
 
 from __future__ import annotations
@@ -22,58 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from peercall.errors import PeercallError
 from peercall.snapshots.audit import GENESIS, AuditEntry, entry_hash
 from peercall.snapshots.records import SnapshotRecord
-from peercall.store.sql import metadata
-
-snapshots = sa.Table(
-    "snapshots",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("room_id", sa.String(64), sa.ForeignKey("rooms.id"), nullable=False, index=True),
-    sa.Column("call_id", sa.String(64), nullable=True),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("taken_by", sa.String(64), nullable=False),
-    sa.Column("captured_by", sa.String(64), nullable=False),
-    sa.Column("subject", sa.String(64), nullable=False),
-    sa.Column("source", sa.String(16), nullable=False),
-    sa.Column("request_id", sa.String(64), nullable=True),
-    sa.Column("method", sa.String(16), nullable=False),
-    sa.Column("mime", sa.String(32), nullable=False),
-    sa.Column("ext", sa.String(8), nullable=False),
-    sa.Column("width", sa.Integer, nullable=False),
-    sa.Column("height", sa.Integer, nullable=False),
-    sa.Column("size", sa.Integer, nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
-    sa.UniqueConstraint("room_id", "request_id", name="uq_snapshots_request"),  # a request is answered once
-)
-
-snapshot_audit = sa.Table(
-    "snapshot_audit",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("room_id", sa.String(64), sa.ForeignKey("rooms.id"), nullable=False, index=True),
-    sa.Column("seq", sa.Integer, nullable=False),
-    sa.Column("call_id", sa.String(64), nullable=True),
-    sa.Column("at", sa.Float, nullable=False),
-    sa.Column("action", sa.String(16), nullable=False),
-    sa.Column("actor", sa.String(64), nullable=False),
-    sa.Column("device", sa.String(64), nullable=True),
-    sa.Column("subject", sa.String(64), nullable=True),
-    sa.Column("request_id", sa.String(64), nullable=True),
-    sa.Column("snapshot_id", sa.String(64), nullable=True),
-    sa.Column("sha256", sa.String(64), nullable=True),
-    sa.Column("details", sa.Text, nullable=False),
-    sa.Column("prev_hash", sa.String(64), nullable=False),
-    sa.Column("hash", sa.String(64), nullable=False),
-    sa.UniqueConstraint("room_id", "seq", name="uq_snapshot_audit_seq"),
-    sa.UniqueConstraint("room_id", "prev_hash", name="uq_snapshot_audit_chain"),
-)
-
-_SQLITE_APPEND_ONLY = [
-    f"CREATE TRIGGER IF NOT EXISTS snapshot_audit_no_{op.lower()} BEFORE {op} ON snapshot_audit "
-    "BEGIN SELECT RAISE(ABORT, 'snapshot_audit is append-only'); END"
-    for op in ("UPDATE", "DELETE")
-]
-
+from peercall.store.tables.snapshots import snapshot_audit, snapshots
 
 # Another process may append to the same room between our read of the chain head and our
 # insert: the unique (room_id, prev_hash) refuses the fork and we chain again.
@@ -90,11 +39,7 @@ class SnapshotStore:
         self._append_lock = asyncio.Lock()
 
     async def open(self) -> None:
-        async with self._engine.begin() as conn:
-            await conn.run_sync(lambda sync: metadata.create_all(sync, tables=[snapshots, snapshot_audit]))
-            if self._engine.dialect.name == "sqlite":
-                for statement in _SQLITE_APPEND_ONLY:
-                    await conn.execute(sa.text(statement))
+        """Nothing to create: the store's migrations built the tables (kept for callers)."""
 
     # ---- snapshots ---------------------------------------------------------
     async def add(self, record: SnapshotRecord, audit: AuditEntry) -> AuditEntry:

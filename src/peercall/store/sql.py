@@ -2,123 +2,59 @@
 
 Core (not the ORM) keeps queries explicit; the same code runs on SQLite (aiosqlite,
 the embedded default) and, with a ``postgresql+asyncpg://`` URL, on PostgreSQL.
-Every write is one transaction, so a failure never leaves half a record.
+Every write is one transaction, so a failure never leaves half a record. The tables live
+in :mod:`peercall.store.tables`; :meth:`SqlStore.open` migrates the schema to head
+(or, with ``migrate=False``, refuses a database that is behind).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from peercall.store import migrate
 from peercall.store.base import AuditRecord, CallRecord, ChatRecord, ParticipantRecord, ReconnectRecord, RoomRecord
-
-metadata = sa.MetaData()
-
-rooms = sa.Table(
-    "rooms",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("max_participants", sa.Integer, nullable=False),
-    sa.Column("settings", sa.Text, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("deleted_at", sa.Float, nullable=True),
+from peercall.store.batch import WriteBatcher
+from peercall.store.engine import make_engine
+from peercall.store.tables.core import (
+    audit_log,
+    bans,
+    calls,
+    chat_messages,
+    participants,
+    reconnects,
+    revocations,
+    rooms,
 )
+from peercall.store.upsert import insert_ignore, upsert
 
-calls = sa.Table(
-    "call_sessions",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("room_id", sa.String(64), sa.ForeignKey("rooms.id"), nullable=False, index=True),
-    sa.Column("started_at", sa.Float, nullable=False),
-    sa.Column("ended_at", sa.Float, nullable=True),
-    sa.Column("end_reason", sa.String(32), nullable=True),
-)
-
-participants = sa.Table(
-    "call_participants",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("call_id", sa.String(64), sa.ForeignKey("call_sessions.id"), nullable=False, index=True),
-    sa.Column("peer_id", sa.String(64), nullable=False),
-    sa.Column("identity", sa.String(64), nullable=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("joined_at", sa.Float, nullable=False),
-    sa.Column("left_at", sa.Float, nullable=True),
-    sa.Column("left_reason", sa.String(32), nullable=True),
-)
-
-reconnects = sa.Table(
-    "call_reconnects",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("call_id", sa.String(64), sa.ForeignKey("call_sessions.id"), nullable=False, index=True),
-    sa.Column("peer_id", sa.String(64), nullable=False),
-    sa.Column("identity", sa.String(64), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("cause", sa.String(64), nullable=False),
-    sa.Column("started_at", sa.Float, nullable=False),
-    sa.Column("ended_at", sa.Float, nullable=False),
-    sa.Column("outcome", sa.String(16), nullable=False),
-    sa.Column("steps", sa.Text, nullable=False),
-)
-
-bans = sa.Table(
-    "room_bans",
-    metadata,
-    sa.Column("room_id", sa.String(64), sa.ForeignKey("rooms.id"), primary_key=True),
-    sa.Column("identity", sa.String(64), primary_key=True),
-    sa.Column("banned_at", sa.Float, nullable=False),
-)
-
-chat_messages = sa.Table(
-    "chat_messages",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("room_id", sa.String(64), sa.ForeignKey("rooms.id"), nullable=False, index=True),
-    sa.Column("call_id", sa.String(64), nullable=True),
-    sa.Column("message_id", sa.String(64), nullable=False),
-    sa.Column("identity", sa.String(64), nullable=False),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("sent_at", sa.Float, nullable=False),
-    sa.Column("received_at", sa.Float, nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.UniqueConstraint("room_id", "message_id", name="uq_chat_message"),
-)
-
-# Revoked credentials (join token ids, resume sessions), kept until they would expire anyway.
-revocations = sa.Table(
-    "revocations",
-    metadata,
-    sa.Column("key", sa.String(160), primary_key=True),
-    sa.Column("reason", sa.String(32), nullable=False),
-    sa.Column("expires_at", sa.Float, nullable=False, index=True),
-)
-
-audit_log = sa.Table(
-    "audit_log",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.Float, nullable=False, index=True),
-    sa.Column("actor", sa.String(64), nullable=False),
-    sa.Column("action", sa.String(64), nullable=False),
-    sa.Column("target", sa.String(200), nullable=False),
-    sa.Column("detail", sa.Text, nullable=False),
+# The writes on the join/leave path, group-committed (store/batch.py): fixed statements
+# with bound parameters, so a batch runs as one executemany per statement.
+_START_CALL = calls.insert()
+_ADD_PARTICIPANT = participants.insert()
+_PARTICIPANT_LEFT = (
+    participants.update()
+    .where(
+        participants.c.call_id == sa.bindparam("w_call"),
+        participants.c.peer_id == sa.bindparam("w_peer"),
+        participants.c.left_at.is_(None),
+    )
+    .values(left_at=sa.bindparam("w_at"), left_reason=sa.bindparam("w_reason"))
 )
 
 
 class SqlStore:
     """Rooms and call sessions in a SQL database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
         self._url = url
+        self._migrate = migrate
         self._engine: AsyncEngine | None = None
+        self._batch: WriteBatcher | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -127,16 +63,16 @@ class SqlStore:
         return self._engine
 
     async def open(self) -> None:
-        url = sa.engine.make_url(self._url)
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        self._engine = create_async_engine(self._url)
-        if url.get_backend_name() == "sqlite":
-            sa.event.listen(self._engine.sync_engine, "connect", _sqlite_pragmas)
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        self._engine = make_engine(self._url)
+        self._batch = WriteBatcher(self._engine)
+        if self._migrate:
+            await migrate.upgrade(self.engine)
+        else:
+            await migrate.require_head(self.engine)
 
     async def close(self) -> None:
+        if self._batch is not None:
+            await self._batch.drain()
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -178,9 +114,14 @@ class SqlStore:
         return bool(result.rowcount)
 
     # ---- call sessions ----------------------------------------------------
+    @property
+    def _writes(self) -> WriteBatcher:
+        if self._batch is None:
+            raise RuntimeError("store is not open")
+        return self._batch
+
     async def start_call(self, call_id: str, room_id: str, at: float) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(calls.insert().values(id=call_id, room_id=room_id, started_at=at))
+        await self._writes.execute(_START_CALL, {"id": call_id, "room_id": room_id, "started_at": at})
 
     async def end_call(self, call_id: str, at: float, reason: str) -> None:
         async with self.engine.begin() as conn:
@@ -217,29 +158,19 @@ class SqlStore:
             return [await _call_with_participants(conn, row) for row in (await conn.execute(query)).all()]
 
     async def add_participant(self, call_id: str, participant: ParticipantRecord) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                participants.insert().values(
-                    call_id=call_id,
-                    peer_id=participant.peer_id,
-                    identity=participant.identity,
-                    name=participant.name,
-                    role=participant.role,
-                    joined_at=participant.joined_at,
-                )
-            )
+        row = {
+            "call_id": call_id,
+            "peer_id": participant.peer_id,
+            "identity": participant.identity,
+            "name": participant.name,
+            "role": participant.role,
+            "joined_at": participant.joined_at,
+        }
+        await self._writes.execute(_ADD_PARTICIPANT, row)
 
     async def participant_left(self, call_id: str, peer_id: str, at: float, reason: str) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                participants.update()
-                .where(
-                    participants.c.call_id == call_id,
-                    participants.c.peer_id == peer_id,
-                    participants.c.left_at.is_(None),
-                )
-                .values(left_at=at, left_reason=reason)
-            )
+        params = {"w_call": call_id, "w_peer": peer_id, "w_at": at, "w_reason": reason}
+        await self._writes.execute(_PARTICIPANT_LEFT, params)
 
     async def add_reconnect(self, record: ReconnectRecord) -> None:
         async with self.engine.begin() as conn:
@@ -259,9 +190,7 @@ class SqlStore:
 
     async def ban(self, room_id: str, identity: str, at: float) -> None:
         async with self.engine.begin() as conn:
-            exists = await conn.execute(bans.select().where(bans.c.room_id == room_id, bans.c.identity == identity))
-            if exists.first() is None:
-                await conn.execute(bans.insert().values(room_id=room_id, identity=identity, banned_at=at))
+            await conn.execute(insert_ignore(conn, bans, {"room_id": room_id, "identity": identity, "banned_at": at}))
 
     async def is_banned(self, room_id: str, identity: str) -> bool:
         query = bans.select().where(bans.c.room_id == room_id, bans.c.identity == identity)
@@ -291,13 +220,8 @@ class SqlStore:
     async def add_chat_message(self, record: ChatRecord) -> bool:
         """Store once per (room, message id); a copy sent again is ignored (returns False)."""
         async with self.engine.begin() as conn:
-            query = chat_messages.select().where(
-                chat_messages.c.room_id == record.room_id, chat_messages.c.message_id == record.message_id
-            )
-            if (await conn.execute(query)).first() is not None:
-                return False
-            await conn.execute(chat_messages.insert().values(**record.__dict__))
-        return True
+            result = await conn.execute(insert_ignore(conn, chat_messages, record.__dict__))
+        return bool(result.rowcount)
 
     async def list_chat_messages(self, room_id: str, *, limit: int = 1000) -> list[ChatRecord]:
         query = (
@@ -315,8 +239,8 @@ class SqlStore:
     async def revoke(self, key: str, reason: str, expires_at: float) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(revocations.delete().where(revocations.c.expires_at < time.time()))
-            await conn.execute(revocations.delete().where(revocations.c.key == key))
-            await conn.execute(revocations.insert().values(key=key, reason=reason, expires_at=expires_at))
+            values = {"key": key, "reason": reason, "expires_at": expires_at}
+            await conn.execute(upsert(conn, revocations, values, ["key"]))
 
     async def revocation(self, key: str, now: float) -> str | None:
         query = revocations.select().where(revocations.c.key == key, revocations.c.expires_at >= now)
@@ -341,15 +265,6 @@ class SqlStore:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [AuditRecord(r.at, r.actor, r.action, r.target, json.loads(r.detail)) for r in rows]
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # WAL: readers never block the writer; a crash mid-write leaves the last commit intact.
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
 
 
 def _room(row: Any) -> RoomRecord:

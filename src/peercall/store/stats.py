@@ -1,7 +1,7 @@
 """The per-call stats timeline: the quality summaries the SDKs report every ~2 s.
 
-Its own tables and metadata (created on open), sharing the SqlStore's engine, so the
-core store stays as it is. Rows per call are capped: past the cap new reports are not
+Its table (:mod:`peercall.store.tables.stats`, built by the migrations) shares the
+SqlStore's engine. Rows per call are capped: past the cap new reports are not
 stored (the live forwarding between peers and the metrics go on).
 """
 
@@ -14,21 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-metadata = sa.MetaData()
-
-stats_rows = sa.Table(
-    "call_stats",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("call_id", sa.String(64), nullable=False, index=True),
-    sa.Column("peer_id", sa.String(64), nullable=False),
-    sa.Column("identity", sa.String(64), nullable=False),
-    sa.Column("t", sa.Float, nullable=False),
-    sa.Column("level", sa.String(16), nullable=False),  # recomputed by the server's model
-    sa.Column("mos", sa.Float, nullable=True),
-    sa.Column("reported_level", sa.String(16), nullable=False),  # what the client said
-    sa.Column("summary", sa.Text, nullable=False),  # the validated frame (JSON)
-)
+from peercall.store.tables.stats import stats_rows
 
 
 @dataclass(frozen=True)
@@ -52,8 +38,7 @@ class StatsTimeline:
         self._counts: dict[str, int] = {}
 
     async def open(self) -> None:
-        async with self._engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        """Nothing to create: the store's migrations built the table (kept for callers)."""
 
     async def count(self, call_id: str) -> int:
         query = sa.select(sa.func.count()).select_from(stats_rows).where(stats_rows.c.call_id == call_id)
