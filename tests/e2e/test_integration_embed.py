@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
@@ -118,7 +120,10 @@ async def test_integration_embed_iframe_post_message_api(embed_server: ServerPro
     room = embed_server.create_room()
     alice = embed_server.token(room, "alice", "host", name="Alice")
     bob = embed_server.token(room, "bob", name="Bob")
-    options = json.dumps({"url": alice["join_url"], "lang": "de", "theme": "light", "accent": "#e0005a"})
+    options = json.dumps(
+        {"url": alice["join_url"], "lang": "de", "theme": "light", "accent": "#e0005a", "logo": "/ui/icon.svg"}
+        | {"controls": False}
+    )
     host_html = HOST_PAGE % {"evil": EVIL, "server": embed_server.base_url, "options": options}
 
     async with chromium() as browser:
@@ -134,6 +139,11 @@ async def test_integration_embed_iframe_post_message_api(embed_server: ServerPro
         assert await call_frame.evaluate("() => document.documentElement.lang") == "de"
         assert await call_frame.get_by_test_id("join-button").text_content() == "Anruf beitreten"
         assert await call_frame.evaluate("() => document.documentElement.dataset.theme") == "light"
+        accent = "() => getComputedStyle(document.documentElement).getPropertyValue('--pc-accent').trim()"
+        assert await call_frame.evaluate(accent) == "#e0005a"
+        logo = call_frame.get_by_test_id("logo")
+        await logo.wait_for(state="visible", timeout=5_000)
+        assert await logo.evaluate("(img) => img.complete && img.naturalWidth > 0")
 
         # A non-allowed origin cannot make the embedded page join.
         await evil_frame.evaluate("() => window.attack('join')")
@@ -160,6 +170,7 @@ async def test_integration_embed_iframe_post_message_api(embed_server: ServerPro
         await bob_page.get_by_test_id("remote-muted").wait_for(state="visible", timeout=10_000)
         await until(host, event_js("media", "e.data.local && e.data.media.audio !== 'on'"))
         assert await call_frame.get_by_test_id("mic-button").get_attribute("aria-pressed") == "true"
+        assert await call_frame.locator(".pc-controls").is_hidden()  # controls=0: the host page drives
         await host.evaluate("() => window.embed.unmute()")
         await bob_page.get_by_test_id("remote-muted").wait_for(state="hidden", timeout=10_000)
 
@@ -183,3 +194,13 @@ async def test_integration_embed_iframe_post_message_api(embed_server: ServerPro
         assert not await host.evaluate(event_js("stray")), await host.evaluate("() => window.events")
         assert not await host.evaluate(event_js("error")), await host.evaluate("() => window.events")
     print(f"embed test took {time.monotonic() - started:.1f} s")
+
+
+def test_integration_embed_every_language_has_every_string() -> None:
+    """A translation that lacks a key silently shows English: keep the locales complete."""
+    locales = Path(__file__).resolve().parents[2] / "src/peercall/web/ui/locales"
+    key = re.compile(r"^  '?([\w.]+)'?: '", re.MULTILINE)
+    keys = {path.stem: set(key.findall(path.read_text())) for path in locales.glob("*.js")}
+    assert set(keys) >= {"en", "de"} and len(keys["en"]) > 80, {name: len(k) for name, k in keys.items()}
+    for name, found in keys.items():
+        assert found == keys["en"], (name, sorted(keys["en"] ^ found))

@@ -106,7 +106,7 @@ export const requestAcceptText = (action) => t(action === 'ask_video' ? 'acceptV
 
 /** @param {string} action the request we sent @param {string} name to whom */
 export const requestSentText = (action, name) =>
-  t(action === 'ask_video' ? 'askedVideo' : 'askedUnmute', { name: name || t('otherPersonLower') });
+  t(action === 'ask_video' ? 'askedVideo' : 'askedUnmute', { name: name || t('otherPersonAsked') });
 
 /**
  * @param {'audioinput' | 'videoinput' | 'audiooutput'} kind

@@ -46,6 +46,7 @@ export default {
   reconnected: 'Wieder verbunden',
   otherPerson: 'Die andere Person',
   otherPersonLower: 'der anderen Person',
+  otherPersonAsked: 'die andere Person',
   peerReconnecting: '{name} verbindet sich erneut…',
   peerLost: 'Die Verbindung zu {name} war zu lange unterbrochen, daher wurde der Anruf beendet.',
   peerLeft: '{name} hat den Anruf verlassen',

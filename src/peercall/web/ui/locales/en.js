@@ -50,6 +50,7 @@ export default {
   reconnected: 'Reconnected',
   otherPerson: 'The other person',
   otherPersonLower: 'the other person',
+  otherPersonAsked: 'the other person',
   peerReconnecting: '{name} is reconnecting…',
   peerLost: 'The connection to {name} was lost for too long, so the call ended.',
   peerLeft: '{name} left the call',
