@@ -127,6 +127,8 @@ async def test_integration_admin_console_live_and_finished_calls(shared_server: 
             "(cs) => cs.map((c) => [Number(c.getAttribute('cx')), Number(c.getAttribute('cy'))])"
         )
         assert all(44 <= x <= 480 and 0 <= y <= 180 for x, y in coords), coords
+        summary = await charts.locator("xpath=..").get_by_test_id("call-summary").locator("tbody tr").count()
+        assert summary == 2, summary
         assert not errors, errors
         await carol.context.close()
         await dave.context.close()

@@ -5,7 +5,7 @@
 
 import { api, optional } from './api.js';
 import { timeChart } from './chart.js';
-import { duration, el, empty, table, when } from './format.js';
+import { duration, el, empty, levelBadge, table, when } from './format.js';
 
 const LEVELS = ['lost', 'poor', 'good', 'excellent']; // worst first, as the server's model
 
@@ -77,11 +77,19 @@ async function showCall(detail, call) {
       series: series((p) => { const i = LEVELS.indexOf(p.level); return i < 0 ? null : i; }),
     }),
   ];
+  const fig = (/** @type {any} */ f, /** @type {string} */ unit, scale = 1) =>
+    (f ? `${(f.avg * scale).toFixed(1)} / ${(f.p95 * scale).toFixed(1)} ${unit}` : '—');
+  const summaryRows = (stats?.summary ?? []).map((/** @type {any} */ s) => [
+    s.identity, levelBadge(s.worst_level), String(s.reports), fig(s.mos, ''), fig(s.rtt_ms, 'ms'),
+    fig(s.loss_in, '%', 100), fig(s.kbps_in, 'kbit/s'), fig(s.kbps_out, 'kbit/s'),
+  ]);
   const reconnectRows = (reconnects?.reconnects ?? []).map((/** @type {any} */ r) => [
     when(r.started_at), r.identity, r.kind, r.cause, `${r.duration_ms} ms`, r.outcome,
   ]);
   detail.replaceChildren(
     el('h2', {}, [`Call ${call.id} — ${when(call.started_at)}`]),
+    ...(summaryRows.length ? [table(['Who', 'Worst', 'Reports', 'MOS avg / p95', 'RTT avg / p95', 'Loss in avg / p95',
+      'In avg / p95', 'Out avg / p95'], summaryRows, { 'data-testid': 'call-summary' })] : []),
     el('div', { class: 'charts', 'data-testid': 'charts', 'data-call': call.id }, charts),
     ...(reconnectRows.length ? [table(['At', 'Who', 'Kind', 'Cause', 'Took', 'Outcome'], reconnectRows)] : []),
   );
