@@ -43,6 +43,18 @@ async def wait_stats(server: ServerProcess, call_id: str, per_side: int, timeout
     raise AssertionError(f"stats reports did not arrive: {counts}")
 
 
+async def wait_reconnects(server: ServerProcess, room: str, call_id: str, timeout_s: float = 15) -> None:
+    deadline = time.monotonic() + timeout_s
+    path = f"/api/rooms/{room}/calls/{call_id}/reconnects"
+    while time.monotonic() < deadline:
+        with server.api() as api:
+            response = await asyncio.to_thread(api.get, path)
+        if response.json()["reconnects"]:
+            return
+        await asyncio.sleep(0.3)
+    raise AssertionError("the ICE restart was not reported")
+
+
 def call_id_of(server: ServerProcess, room: str) -> str:
     with server.api() as api:
         return str(api.get(f"/api/rooms/{room}").json()["call_id"])
@@ -72,6 +84,9 @@ async def test_integration_admin_console_live_and_finished_calls(shared_server: 
         await wait_decoding(bob, min_frames=10)
         finished_call = call_id_of(server, finished_room)
         await wait_stats(server, finished_call, per_side=2)
+        # A manual ICE restart: the SDK reports the episode; the charts mark it on the time axis.
+        await alice.evaluate("() => window.peercallCall.restartIce()")
+        await wait_reconnects(server, finished_room, finished_call)
         await alice.get_by_test_id("hangup-button").click()
         await bob.get_by_test_id("ended-screen").wait_for(state="visible", timeout=10_000)
         await alice.context.close()
@@ -121,6 +136,7 @@ async def test_integration_admin_console_live_and_finished_calls(shared_server: 
             series = await svg.locator("polyline").evaluate_all("(ls) => ls.map((l) => l.dataset.series)")
             points = await svg.locator("circle[data-point]").count()
             print(f"chart {chart}: series {series}, {points} points")
+            assert await svg.locator('line[data-marker="reconnect"]').count() >= 1, chart
             assert points >= 4 and {"alice", "bob"} <= {s.split(" ")[0] for s in series}, (chart, series, points)
         # Dots lie inside the plot area (real coordinates, not NaN).
         coords = await charts.locator('svg[data-chart="bitrate"] circle[data-point]').evaluate_all(
