@@ -4,16 +4,38 @@ stats timeline drawn as SVG charts (real calls between Chromium pages, real stat
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.async_api import Browser, Page
 
 from peercall.testing import ServerProcess
 from peercall.testing.browser import chromium, wait_decoding
 
 pytestmark = pytest.mark.slow
+
+
+DELIVERY = {
+    "id": "d1",
+    "endpoint_id": "e1",
+    "event": "call.ended",
+    "event_id": "ev_1",
+    "url": "https://hooks.example/x",
+    "status": "failed",
+    "attempts": 3,
+    "response_status": 500,
+    "created_at": 1_700_000_000.0,
+    "last_attempt_at": 1_700_000_030.0,
+}
+
+
+def jpeg(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 40, 40)).save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 async def open_call(browser: Browser, join_url: str) -> Page:
@@ -97,6 +119,16 @@ async def test_integration_admin_console_live_and_finished_calls(shared_server: 
         dave = await open_call(browser, tokens["dave"]["join_url"])
         await wait_decoding(dave, min_frames=5)
         live_call = call_id_of(server, live_room)
+        # A snapshot in the live call (uploaded with Carol's join token while she is in it).
+        image = jpeg(320, 240)
+        upload = await asyncio.to_thread(
+            httpx.post,
+            f"{server.base_url}/api/snapshots",
+            content=image,
+            headers={"Authorization": f"Bearer {tokens['carol']['token']}", "Content-Type": "image/jpeg"},
+        )
+        assert upload.status_code == 201, upload.text
+        snapshot_id = upload.json()["id"]
 
         admin = await (await browser.new_context()).new_page()
         errors: list[str] = []  # uncaught exceptions (a refused key and the 404 probe are expected)
@@ -145,7 +177,28 @@ async def test_integration_admin_console_live_and_finished_calls(shared_server: 
         assert all(44 <= x <= 480 and 0 <= y <= 180 for x, y in coords), coords
         summary = await charts.locator("xpath=..").get_by_test_id("call-summary").locator("tbody tr").count()
         assert summary == 2, summary
+
+        # Snapshots: listed; Download saves the exact bytes (fetched with the key, not via URL).
+        await admin.get_by_test_id("tab-snapshots").click()
+        button = admin.locator(f'[data-testid="snapshot-download"][data-snapshot="{snapshot_id}"]')
+        async with admin.expect_download() as download_info:
+            await button.click()
+        saved = await (await download_info.value).path()
+        assert saved.read_bytes() == image
         assert not errors, errors
         await carol.context.close()
         await dave.context.close()
+
+        # Webhook deliveries, where the server has them (stubbed here): the tab shows the log.
+        deliveries = {"deliveries": [DELIVERY]}
+        webhooks = await (await browser.new_context()).new_page()
+        await webhooks.route("**/api/webhooks/deliveries", lambda route: route.fulfill(json=deliveries))
+        await webhooks.goto(f"{server.base_url}/admin")
+        await webhooks.evaluate("(key) => sessionStorage.setItem('peercall.apiKey', key)", server.api_key)
+        await webhooks.reload()
+        await webhooks.get_by_test_id("tab-webhooks").click()
+        row = webhooks.locator('[data-testid="deliveries"] tbody tr')
+        await row.wait_for(timeout=5_000)
+        cells = await row.locator("td").all_text_contents()
+        assert cells[1:6] == ["call.ended", DELIVERY["url"], "failed", "3", "500"], cells
     print(f"admin test took {time.monotonic() - started:.1f} s")
