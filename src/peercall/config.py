@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
@@ -18,6 +18,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+_ORIGIN_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
 
 
 class TurnServerSettings(BaseModel):
@@ -102,6 +104,11 @@ class Settings(BaseSettings):
     )
 
     frame_ancestors: str = Field("'self'", description="CSP frame-ancestors: who may embed the call page")
+    embed_origins: list[Annotated[str, Field(pattern=_ORIGIN_PATTERN, max_length=256)]] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) of pages that embed the call UI in an iframe: added to "
+        "frame-ancestors and trusted by its postMessage API",
+    )
 
     stun_urls: list[str] = Field(default_factory=list)
     turn_urls: list[str] = Field(default_factory=list)

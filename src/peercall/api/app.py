@@ -57,7 +57,9 @@ def create_app(settings: Settings) -> FastAPI:
         path_limits=snapshots.body_limits(settings),
         overrides={recordings.CHUNK_PATH_PREFIX: settings.recording_max_chunk_bytes},
     )
-    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
+    app.add_middleware(
+        SecurityHeaders, frame_ancestors=settings.frame_ancestors, embed_origins=tuple(settings.embed_origins)
+    )
     app.add_middleware(AuditLog)
     install_http_security(app, settings)
     publish_config_limits(app, settings)

@@ -2,6 +2,7 @@
 
 The web client has no inline script, so ``script-src 'self'`` holds; the WebSocket is
 same-origin, so ``connect-src 'self'`` covers it (CSP 3 matches ws/wss for 'self').
+The embedding origins (``embed_origins``) may frame the pages and serve the logo they show.
 """
 
 from __future__ import annotations
@@ -15,27 +16,28 @@ _COMMON = {
 }
 
 
-def content_security_policy(frame_ancestors: str) -> str:
+def content_security_policy(frame_ancestors: str, embed_origins: tuple[str, ...] = ()) -> str:
+    embedders = "".join(f" {origin}" for origin in embed_origins)
     return "; ".join(
         [
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self' 'unsafe-inline'",  # Swagger UI sets inline styles
-            "img-src 'self' data: blob:",
+            f"img-src 'self' data: blob:{embedders}",
             "media-src 'self' blob:",
             "connect-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",
-            f"frame-ancestors {frame_ancestors}",
+            f"frame-ancestors {frame_ancestors}{embedders}",
         ]
     )
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, frame_ancestors: str = "'self'") -> None:
+    def __init__(self, app: ASGIApp, frame_ancestors: str = "'self'", embed_origins: tuple[str, ...] = ()) -> None:
         self.app = app
-        self.csp = content_security_policy(frame_ancestors)
+        self.csp = content_security_policy(frame_ancestors, embed_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -1,4 +1,4 @@
-"""The browser side served by peercall itself: SDK, minimal UI, API docs assets."""
+"""The browser side served by peercall itself: SDK, minimal UI, embed helper, admin console, API docs assets."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ WEB_DIR = Path(__file__).parent
 SDK_DIR = WEB_DIR / "sdk"
 UI_DIR = WEB_DIR / "ui"
 DOCS_DIR = WEB_DIR / "docs"
+EMBED_DIR = WEB_DIR / "embed"
+ADMIN_DIR = WEB_DIR / "admin"
 
 
 def vendor_dir() -> Path:

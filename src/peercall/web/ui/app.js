@@ -11,6 +11,9 @@ import {
   peerRemovedText,
 } from './messages.js';
 import { setupCollab } from './collab-ui.js';
+import { applyEmbedOptions, readEmbedOptions } from './embed-options.js';
+import { setupEmbed } from './embed-ui.js';
+import { t } from './i18n.js';
 import { setupOwnMedia } from './own-media.js';
 import { setupQualityBanner } from './quality-banner.js';
 import { setupRecording } from './recording.js';
@@ -29,21 +32,29 @@ const FINAL_JOIN_CODES = new Set([
 
 const view = new View(document);
 const link = readLinkParams(location.hash);
+const embedOptions = readEmbedOptions(location.hash, document);
 /** Our display name, from the token (for our avatar's initials). */
 let ownName = '';
 /** @type {MediaStream | null} the preview stream, reused for the call (owned by this page) */
 let localStream = null;
 /** @type {import('/sdk/peercall.js').Call | null} */
 let activeCall = null;
+/** Camera/mic preview: resolves true when ready to join. */
+let preview = Promise.resolve(false);
+/** @type {Promise<void> | null} a join in flight */
+let joining = null;
+/** The host page's postMessage API when we are embedded (else null). */
+const embed = setupEmbed(embedOptions, { join: joinFromHost, call: () => activeCall });
 
 main();
 
 async function main() {
+  applyEmbedOptions(embedOptions, document);
   view.show('join');
   if (!link.token) return view.showError(describeError({ code: ErrorCode.TokenMissing }));
   const claims = decodeTokenClaims(link.token);
   if (!claims) return view.showError(describeError({ code: ErrorCode.TokenInvalid }));
-  if (claims.name) view.identity.textContent = `You will join as ${claims.name}.`;
+  if (claims.name) view.identity.textContent = t('joinAs', { name: claims.name });
   ownName = claims.name;
 
   view.joinButton.addEventListener('click', () => startCall());
@@ -55,7 +66,8 @@ async function main() {
     view.remoteVideo.play().catch(() => {});
   });
 
-  if ((await startPreview()) && link.autojoin) await startCall();
+  preview = startPreview();
+  if ((await preview) && link.autojoin) await startCall();
 }
 
 /** Acquire camera/mic and show the preview. @returns {Promise<boolean>} ready to join */
@@ -82,8 +94,8 @@ async function acquireMedia() {
   } catch (err) {
     if (/** @type {any} */ (err).code !== ErrorCode.NoDevice) throw err;
     const fallbacks = /** @type {const} */ ([
-      [{ audio: true, video: false }, 'No camera found: you will join with audio only.'],
-      [{ audio: false, video: true }, 'No microphone found: the other person will not hear you.'],
+      [{ audio: true, video: false }, t('noCamera')],
+      [{ audio: false, video: true }, t('noMicrophone')],
     ]);
     for (const [constraints, note] of fallbacks) {
       try {
@@ -98,8 +110,20 @@ async function acquireMedia() {
   }
 }
 
+/** The host page's `join` command: after the preview, like the button; fails if not in the call. */
+async function joinFromHost() {
+  await preview;
+  await startCall();
+  if (!activeCall) throw Object.assign(new Error(view.error.textContent || 'could not join'), { code: 'join_failed' });
+}
+
 async function startCall() {
   if (activeCall || !localStream) return;
+  joining ??= joinCall().finally(() => { joining = null; });
+  await joining;
+}
+
+async function joinCall() {
   view.showError('');
   view.setJoining(true);
   let call;
@@ -108,11 +132,13 @@ async function startCall() {
   } catch (err) {
     view.setJoining(false);
     view.showError(describeError(err));
+    embed?.error(err);
     if (FINAL_JOIN_CODES.has(/** @type {any} */ (err).code)) view.joinButton.disabled = true;
     return;
   }
   activeCall = call;
   /** @type {any} */ (window).peercallCall = call;
+  embed?.watch(call);
   runCall(call);
 }
 
@@ -234,7 +260,7 @@ function runCall(call) {
     const detail = lostPeer !== undefined ? peerLostText(lostPeer) : describeEnd(reason, { byPeer: endedByPeer });
     view.endedDetail.textContent = detail || (error ? describeError(error) : '');
     if (timer.elapsedMs > 0) {
-      view.endedDuration.textContent = `Call duration ${formatDuration(timer.elapsedMs)}`;
+      view.endedDuration.textContent = t('callDuration', { duration: formatDuration(timer.elapsedMs) });
       view.endedDuration.hidden = false;
     }
     view.hangupButton.disabled = true;

@@ -8,22 +8,11 @@
  */
 
 import { CallEvent } from '/sdk/peercall.js';
-
-/** @type {Record<string, string>} */
-const CAUSE_TEXT = {
-  loss: 'packet loss',
-  latency: 'high latency',
-  jitter: 'jitter',
-  bandwidth: 'low bandwidth',
-  cpu: 'device overloaded',
-  freeze: 'video freezing',
-  framerate: 'low frame rate',
-  no_media: 'nothing is getting through',
-};
+import { t } from './i18n.js';
 
 /** @param {string[]} causes */
 export function causeText(causes) {
-  const words = causes.map((c) => CAUSE_TEXT[c]).filter(Boolean).slice(0, 2);
+  const words = causes.map((c) => t(`cause.${c}`)).filter((w) => !w.startsWith('cause.')).slice(0, 2);
   return words.length ? ` (${words.join(', ')})` : '';
 }
 
@@ -33,18 +22,18 @@ export function causeText(causes) {
  * @param {string} name the other person's name ('' when unknown)
  */
 export function alertText({ side, reason, causes }, name) {
-  const them = name || 'The other person';
+  const vars = { name: name || t('otherPerson'), causes: causeText(causes) };
   if (side === 'local') {
-    if (reason === 'cpu') return 'Your device is overloaded: it is limiting your video.';
-    if (reason === 'upload') return 'Your upload is too slow: your video is sent at reduced quality.';
-    return `Your connection is unstable${causeText(causes)}.`;
+    if (reason === 'cpu') return t('qualityLocalCpu');
+    if (reason === 'upload') return t('qualityLocalUpload');
+    return t('qualityLocal', vars);
   }
   if (side === 'remote') {
-    if (reason === 'cpu') return `${them}'s device is overloaded: their video is reduced.`;
-    if (reason === 'upload') return `${them}'s upload is too slow: their video is reduced.`;
-    return `${them}'s connection is unstable${causeText(causes)}.`;
+    if (reason === 'cpu') return t('qualityRemoteCpu', vars);
+    if (reason === 'upload') return t('qualityRemoteUpload', vars);
+    return t('qualityRemote', vars);
   }
-  return `The connection between you is unstable${causeText(causes)}.`;
+  return t('qualityBetween', vars);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 
 import { CallEvent } from '/sdk/peercall.js';
+import { t } from './i18n.js';
 
 /** @typedef {import('/sdk/peercall.js').Call} Call */
 
@@ -24,7 +25,7 @@ export function setupRecording(call, doc = document) {
   const render = () => {
     const recording = call.recording.active;
     button.setAttribute('aria-pressed', String(recording));
-    button.setAttribute('aria-label', recording ? 'Stop recording' : 'Record the call');
+    button.setAttribute('aria-label', t(recording ? 'recordStop' : 'record'));
     button.classList.toggle('pc-recording', recording);
   };
   render();
@@ -33,13 +34,13 @@ export function setupRecording(call, doc = document) {
     try {
       if (call.recording.active) {
         await call.recording.stop();
-        say('Recording saved; it is being processed.');
+        say(t('recordingSaved'));
       } else {
         await call.recording.start({ mode: 'composite' });
       }
     } catch (error) {
       const code = /** @type {{code?: string}} */ (error).code;
-      say(code === 'forbidden' ? 'You may not record this call.' : 'Recording failed.');
+      say(t(code === 'forbidden' ? 'recordingForbidden' : 'recordingFailed'));
     } finally {
       button.disabled = false;
       render();
@@ -48,8 +49,7 @@ export function setupRecording(call, doc = document) {
   call.on(CallEvent.RecordingStateChanged, ({ recording }) => {
     const on = recording.state !== 'stopped';
     indicator.hidden = !on;
-    const by = recording.mode === 'server' ? 'the server' : recording.startedBy;
-    indicator.title = on ? `Recorded by ${by}` : '';
+    indicator.title = !on ? '' : recording.mode === 'server' ? t('recordedByServer') : t('recordedBy', { name: recording.startedBy });
     // A room recorded by the server: nobody records from the browser (the server refuses it).
     button.hidden = on && recording.mode === 'server';
     render();

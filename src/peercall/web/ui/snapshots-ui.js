@@ -8,6 +8,7 @@
  */
 
 import { CallEvent } from '/sdk/peercall.js';
+import { t } from './i18n.js';
 import { describeError } from './messages.js';
 
 /**
@@ -17,15 +18,15 @@ import { describeError } from './messages.js';
  */
 
 export const SNAPSHOT_TEXT = Object.freeze({
-  takePhoto: 'Take a photo',
-  askPhoto: 'Ask for a sharp photo',
-  list: 'Photos taken in this call',
-  taking: 'Taking a photo…',
-  asking: (/** @type {string} */ name) => `Asking ${name || 'the other person'}'s camera for a photo…`,
-  saved: (/** @type {Snapshot} */ s) => `Photo saved (${s.width}×${s.height})`,
-  failed: (/** @type {string} */ reason) => `The photo could not be taken${reason ? `: ${reason}` : ''}`,
-  requested: (/** @type {string} */ name) => `${name || 'The host'} is taking a photo with your camera…`,
-  tookPhoto: (/** @type {string} */ name) => `${name || 'The host'} took a photo`,
+  takePhoto: t('photoTake'),
+  askPhoto: t('photoAsk'),
+  list: t('photoList'),
+  taking: t('photoTaking'),
+  asking: (/** @type {string} */ name) => t('photoAsking', { name: name || t('otherPersonLower') }),
+  saved: (/** @type {Snapshot} */ s) => t('photoSaved', { width: String(s.width), height: String(s.height) }),
+  failed: (/** @type {string} */ reason) => t('photoFailed', { reason: reason ? `: ${reason}` : '' }),
+  requested: (/** @type {string} */ name) => t('photoRequested', { name: name || t('theHost') }),
+  tookPhoto: (/** @type {string} */ name) => t('photoTook', { name: name || t('theHost') }),
 });
 
 /**
@@ -111,7 +112,7 @@ export function setupSnapshots(call, view) {
     link.title = `${snapshot.width}×${snapshot.height} · ${snapshot.method} · sha256 ${snapshot.sha256.slice(0, 12)}…`;
     const img = doc.createElement('img');
     img.src = url;
-    img.alt = `Photo ${list.children.length + 1} (${snapshot.width}×${snapshot.height})`;
+    img.alt = t('photoAlt', { n: String(list.children.length + 1), width: String(snapshot.width), height: String(snapshot.height) });
     link.append(img);
     list.append(link);
     list.hidden = false;

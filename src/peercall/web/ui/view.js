@@ -3,7 +3,7 @@
  * No call logic lives here.
  */
 
-import { UI_TEXT } from './messages.js';
+import { lang, t, translatePage } from './i18n.js';
 
 /** @typedef {'join' | 'call' | 'ended'} Screen */
 
@@ -62,8 +62,9 @@ export class View {
     this.prompt = { box: q('moderation-prompt'), text: q('prompt-text'), accept: q('prompt-accept'), decline: q('prompt-decline') };
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.noticeTimer = undefined;
-    for (const el of doc.querySelectorAll('[data-text]')) el.textContent = UI_TEXT[/** @type {HTMLElement} */ (el).dataset.text ?? ''] ?? '';
-    for (const el of doc.querySelectorAll('[data-label]')) el.setAttribute('aria-label', UI_TEXT[/** @type {HTMLElement} */ (el).dataset.label ?? ''] ?? '');
+    translatePage(doc);
+    doc.documentElement.lang = lang;
+    doc.title = t('pageTitle');
     this.slots = {
       preview: /** @type {HTMLElement} */ (doc.querySelector('[data-slot="preview"]')),
       pip: /** @type {HTMLElement} */ (doc.querySelector('[data-slot="pip"]')),
@@ -106,7 +107,7 @@ export class View {
   /** @param {boolean} joining */
   setJoining(joining) {
     this.joinButton.disabled = joining;
-    this.joinButton.textContent = joining ? 'Joining…' : 'Join call';
+    this.joinButton.textContent = t(joining ? 'joining' : 'join');
     this.joinButton.setAttribute('aria-busy', String(joining));
   }
 
