@@ -19,16 +19,11 @@
 import { Emitter } from './emitter.js';
 import { ErrorCode, PeercallError } from './errors.js';
 import { Assembly, createHasher } from './file-assembly.js';
-import { FileWireError, HEADER_BYTES, MAX_NAME, decodeChunk, encodeChunk, parseControl } from './file-wire.js';
+import { HIGH_WATER, LOW_WATER, SEND_CHUNK, sendChunks } from './file-send.js';
+import { FileWireError, MAX_NAME, decodeChunk, parseControl } from './file-wire.js';
 import { newId } from './reliable.js';
 
-/** Pause sending above this many buffered bytes… */
-export const HIGH_WATER = 8 * 1024 * 1024;
-/** …and go on when the buffer drains to this (`bufferedAmountLowThreshold`). */
-export const LOW_WATER = 2 * 1024 * 1024;
-/** Chunk payload we send: one 64 KiB frame with its header (aiortc's largest message). */
-export const SEND_CHUNK = 64 * 1024 - HEADER_BYTES;
-const READ_CHUNKS = 16;
+export { HIGH_WATER, LOW_WATER, SEND_CHUNK };
 /** Incoming offers a member may have open at once (more are declined: `too_many`). */
 const MAX_OPEN_OFFERS = 20;
 const ACK_EVERY = 16;
@@ -340,30 +335,7 @@ export class FileTransfers extends Emitter {
     const live = () => t.gen === gen && t.info.state === 'transferring' && channel?.readyState === 'open';
     if (!channel || !t.file || !t.hasher) return;
     try {
-      while (live() && t.next < t.chunks) {
-        if (channel.bufferedAmount > HIGH_WATER) {
-          await drained(channel);
-          continue;
-        }
-        const first = t.next;
-        const last = Math.min(t.chunks, first + READ_CHUNKS);
-        const bytes = new Uint8Array(await t.file.slice(first * t.chunk, Math.min(t.info.size, last * t.chunk)).arrayBuffer());
-        if (!live()) return;
-        let hashFrom = -1; // chunks read for the first time are hashed (a resume re-sends some)
-        for (let index = first; index < last; index += 1) {
-          const payload = bytes.subarray((index - first) * t.chunk, (index - first + 1) * t.chunk);
-          if (index === t.hashedUpto) {
-            if (hashFrom < 0) hashFrom = index;
-            t.hashedUpto += 1;
-          }
-          channel.send(encodeChunk(t.n, index, payload));
-          t.next = index + 1;
-        }
-        // Every chunk was copied into its frame: the batch buffer goes to the hasher.
-        if (hashFrom >= 0) t.hasher.update(bytes.subarray((hashFrom - first) * t.chunk));
-        t.info.bytes = Math.min(t.info.size, t.next * t.chunk);
-        this.emit(FileEvent.Progress, { transfer: snapshot(t) });
-      }
+      await sendChunks(t, channel, live, () => this.emit(FileEvent.Progress, { transfer: snapshot(t) }));
       if (!live()) return;
       t.digestPromise ??= t.hasher.digest();
       t.digest = await t.digestPromise;
@@ -401,17 +373,3 @@ export class FileTransfers extends Emitter {
     if (state !== 'complete' && !t.digestPromise) t.hasher?.close();
   }
 }
-
-/** @param {RTCDataChannel} channel @returns {Promise<void>} once the send buffer is low (or the channel closed) */
-function drained(channel) {
-  return new Promise((resolve) => {
-    const done = () => {
-      channel.removeEventListener('bufferedamountlow', done);
-      channel.removeEventListener('close', done);
-      resolve();
-    };
-    channel.addEventListener('bufferedamountlow', done);
-    channel.addEventListener('close', done);
-  });
-}
-
