@@ -56,7 +56,7 @@ const FAST_SAMPLE_MS = 100;
 /** Inbound video resuming after a gap this long asks for a key frame (`keyFrameNeeded`)… */
 const RESUME_GAP_MS = 1_000;
 /** …and so does video arriving with no frame decoded for this long (at most once per period). */
-const UNDECODABLE_MS = 500;
+const UNDECODABLE_MS = 1_000;
 /** Re-check interval while an attempt cannot reach the other side. */
 const WAIT_MS = 250;
 
@@ -190,12 +190,10 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
   let decoded = -1;
   let decodedAt = Date.now();
   let keyFrameAskedAt = 0;
-  let expectedVideo = false;
   const stallTimer = setInterval(async () => {
     // "disconnected" too: packets often flow again before ICE says "connected" (key frame asap).
     if (link.connectionState !== 'connected' && link.connectionState !== 'disconnected') return;
-    const stalled = episode !== null || Date.now() - flowingAt >= SAMPLE_MS * 2
-      || (expectedVideo && Date.now() - decodedAt >= SAMPLE_MS * 2);
+    const stalled = episode !== null || Date.now() - flowingAt >= SAMPLE_MS * 2;
     if (!stalled && Date.now() - sampledAt < SAMPLE_MS - FAST_SAMPLE_MS / 2) return;
     if (sampling) return; // getStats slower than the tick: never pile up calls
     sampledAt = Date.now();
@@ -203,7 +201,6 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
     let bytes = 0;
     let frames = 0;
     const videoOnly = hooks.expectsVideo?.() ?? false;
-    expectedVideo = videoOnly;
     try {
       // Video counts on its own when the other side sends video: audio alone flowing
       // must not hide a video path that stopped (seen after an address change).
