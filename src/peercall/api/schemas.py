@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from peercall.auth.tokens import IDENTITY_PATTERN
 from peercall.collab.settings import check_room_settings
+from peercall.recording.policy import check_recording_setting
 
 MAX_SETTINGS_BYTES = 8 * 1024
 
@@ -25,6 +26,7 @@ class RoomCreate(BaseModel):
         if len(json.dumps(value)) > MAX_SETTINGS_BYTES:
             raise ValueError(f"settings exceed {MAX_SETTINGS_BYTES} bytes of JSON")
         check_room_settings(value)  # chat_archive (bool), max_file_bytes (int): see docs/collab.md
+        check_recording_setting(value)  # off | host | any | server: see docs/recording.md
         return value
 
 

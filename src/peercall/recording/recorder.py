@@ -27,7 +27,8 @@ from peercall.auth.tokens import RECORDER_IDENTITY, RECORDER_ROLE, TokenIssuer
 from peercall.config import Settings
 from peercall.hub.base import Member
 from peercall.peer import Peer, PeerEvent
-from peercall.recording.service import SERVER_MODE, RecordingService
+from peercall.recording.policy import SERVER_MODE, recording_policy
+from peercall.recording.service import RecordingService
 from peercall.recording.store import RecordingRow, TrackRow
 from peercall.recording.track_file import TrackFile
 from peercall.rooms.service import RoomService
@@ -180,7 +181,7 @@ class RecorderService:
             await asyncio.wait(running, timeout=30)
 
     def _on_joined(self, room: RoomRecord, member: Member) -> None:
-        if self._closing or member.role == RECORDER_ROLE or room.settings.get("recording") != SERVER_MODE:
+        if self._closing or member.role == RECORDER_ROLE or recording_policy(room.settings) != SERVER_MODE:
             return
         if room.id in self._recorders or self.rooms.call_id(room.id) in self._stopped_calls:
             return

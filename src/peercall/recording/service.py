@@ -27,6 +27,7 @@ from peercall.recording import pipeline
 from peercall.recording.chunks import RecordingFiles, UploadSessions
 from peercall.recording.ffmpeg import TranscodeOptions
 from peercall.recording.jobs import JobRunner, Report
+from peercall.recording.policy import SERVER_MODE, recording_policy
 from peercall.recording.store import RecordingRow, RecordingStore, TrackRow
 from peercall.rooms.service import RoomService
 from peercall.security.signed_urls import UrlSigner
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["composite", "local", "double-ender"]
 Policy = Literal["off", "host", "any", "server"]
-SERVER_MODE = "server"  # recorded by the server's recorder peer (recording/recorder.py)
 
 
 def transcode_options(settings: Settings, *, watermark: str | None = None) -> TranscodeOptions:
@@ -95,7 +95,7 @@ class RecordingService:
     # ---- starting and stopping ------------------------------------------
     async def start_recording(self, claims: JoinClaims, mode: Mode, name: str | None) -> NewTrack:
         room = await self.rooms.get_live_room(claims.room_id)
-        policy = str(room.settings.get("recording", "off"))
+        policy = recording_policy(room.settings)
         if policy == SERVER_MODE:
             raise PeercallError("forbidden", "this room is recorded by the server; browsers do not record it")
         if policy not in ("host", "any") or (policy == "host" and claims.role != "host"):
