@@ -153,6 +153,12 @@ async def test_scale_members_of_a_dead_node_are_suspended_then_expire(tmp_path: 
         alice = await Peer.join(one.base_url, one.token(room, "alice", "host")["token"], video=False, audio=False)
         bob = await Peer.join(two.base_url, two.token(room, "bob")["token"], video=False, audio=False)
         bob_id = bob.peer_id
+        # Bob's `joined` comes before node two announces him to the room: kill node two only
+        # once Alice knows him (a member nobody heard of has nobody to be "reconnecting" for).
+        deadline = time.monotonic() + 10
+        while bob_id not in alice.peers and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert bob_id in alice.peers
         events: list[tuple[str, float]] = []
         alice.on(PeerEvent.PEER_RECONNECTING, lambda *_: events.append(("reconnecting", time.monotonic())))
         alice.on(PeerEvent.PEER_LEFT, lambda *args: events.append((f"left:{args[1:]}", time.monotonic())))
