@@ -19,7 +19,7 @@ def content_security_policy(frame_ancestors: str) -> str:
     return "; ".join(
         [
             "default-src 'self'",
-            "script-src 'self'",
+            "script-src 'self' 'wasm-unsafe-eval'",  # effects: MediaPipe segmentation wasm (no eval)
             "style-src 'self' 'unsafe-inline'",  # Swagger UI sets inline styles
             "img-src 'self' data: blob:",
             "media-src 'self' blob:",

@@ -25,6 +25,7 @@ import { PeerLink } from './peer-link.js';
 import { CallRecording } from './recorder.js';
 import { moderateFrame } from './moderation.js';
 import { Snapshots } from './snapshots.js';
+import { VideoEffects } from './effects/index.js';
 import { WakeableSleep, isReconnectable, resumeOrRejoin, retryConnect } from './reconnect.js';
 import { toMedia, toPeer } from './wire.js';
 
@@ -139,6 +140,13 @@ export class Call extends Emitter {
       emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
       on: (event, listener) => this.on(/** @type {any} */ (event), listener),
     });
+    /** Background blur/replacement, region masking, custom processors: see {@link VideoEffects}. */
+    this.effects = new VideoEffects({
+      connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
+      localStream: () => this.localStream,
+      emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
+    });
+    this.snapshots.registerEffects(this.effects.snapshotHook);
     this.#collabSettings = collabSettings(init.session.joined);
     this.#collab = new Collab({
       self: () => this.#self,
