@@ -30,7 +30,8 @@ MEASURE_JS = """
 async ([seconds, blur]) => {
   const fx = await import('/sdk/effects/index.js');
   const seg = await import('/sdk/effects/segmenter.js');
-  const cam = (await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480, frameRate: 30 } })).getVideoTracks()[0];
+  const video = { width: 640, height: 480, frameRate: 30 };
+  const cam = (await navigator.mediaDevices.getUserMedia({ video })).getVideoTracks()[0];
   const pipeline = new fx.EffectsPipeline(cam);
   let segmenter = null;
   if (blur) {
