@@ -11,6 +11,7 @@ import {
   peerRemovedText,
 } from './messages.js';
 import { setupCollab } from './collab-ui.js';
+import { setupEffects } from './effects-ui.js';
 import { setupOwnMedia } from './own-media.js';
 import { setupQualityBanner } from './quality-banner.js';
 import { setupRecording } from './recording.js';
@@ -131,6 +132,7 @@ function runCall(call) {
   view.localVideo.play().catch(() => {});
   setupOwnMedia(call, view, ownName);
   setupRecording(call);
+  setupEffects(call);
   const tile = setupRemoteTile(call, view);
   setupSnapshots(call, view);
   setupCollab(call, document);
