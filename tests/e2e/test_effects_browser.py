@@ -117,6 +117,7 @@ async def test_effects_blur_mask_at_remote_without_renegotiation(server: ServerP
         page_a = await open_call(browser, agent["join_url"], requests)
         page_c = await open_call(browser, customer["join_url"], requests)
         await wait_decoding(page_a, min_frames=20)
+        assert await page_c.locator("[data-testid=effects-picker]").count() == 1  # the UI's controls
         await settle(page_a, 1.0)
         before = await grab(page_a)
         sdp_before = await page_c.evaluate("() => window.__sdpCount")
@@ -136,7 +137,12 @@ async def test_effects_blur_mask_at_remote_without_renegotiation(server: ServerP
         restored = await grab_until(page_a, lambda im: detail(im, BACKGROUND) > 0.8 * sharp_bg)
         assert detail(restored, BACKGROUND) > 0.8 * detail(before, BACKGROUND)
 
-        await page_c.evaluate(f"() => window.peercallCall.effects.maskRegion({MASK})")
+        # The host asks; the participant's app consents; only then is the region masked.
+        await page_c.evaluate(
+            "() => window.peercallCall.on('effectsMaskRequested', (r) => { window.__maskAsked = r.rect; r.accept(); })"
+        )
+        assert await page_a.evaluate(f"() => window.peercallCall.effects.requestRegionMask({MASK}, 15000)") is True
+        assert await page_c.evaluate("() => window.__maskAsked.w") == MASK["w"]
         h, w = before.shape
         y0, x0 = int(MASK["y"] * h), int(MASK["x"] * w)
         inside = (slice(y0 + 8, y0 + int(MASK["h"] * h) - 8), slice(x0 + 8, x0 + int(MASK["w"] * w) - 8))

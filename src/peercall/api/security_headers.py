@@ -1,6 +1,7 @@
 """Security headers on every response; a strict Content-Security-Policy on HTML pages.
 
-The web client has no inline script, so ``script-src 'self'`` holds; the WebSocket is
+The web client has no inline script, so ``script-src 'self'`` holds (plus
+``'wasm-unsafe-eval'``: WebAssembly compilation for the effects' segmentation model, no eval); the WebSocket is
 same-origin, so ``connect-src 'self'`` covers it (CSP 3 matches ws/wss for 'self').
 """
 

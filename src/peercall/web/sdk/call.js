@@ -140,13 +140,6 @@ export class Call extends Emitter {
       emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
       on: (event, listener) => this.on(/** @type {any} */ (event), listener),
     });
-    /** Background blur/replacement, region masking, custom processors: see {@link VideoEffects}. */
-    this.effects = new VideoEffects({
-      connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
-      localStream: () => this.localStream,
-      emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
-    });
-    this.snapshots.registerEffects(this.effects.snapshotHook);
     this.#collabSettings = collabSettings(init.session.joined);
     this.#collab = new Collab({
       self: () => this.#self,
@@ -160,6 +153,15 @@ export class Call extends Emitter {
     this.files = this.#collab.files;
     /** The shared whiteboard: see {@link import('./whiteboard.js').Whiteboard}. */
     this.whiteboard = this.#collab.whiteboard;
+    /** Background blur/replacement, region masking, custom processors: see {@link VideoEffects}. */
+    this.effects = new VideoEffects({
+      connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
+      localStream: () => this.localStream,
+      emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
+      send: (topic, payload) => this.send(topic, payload),
+      onMessage: (topic, listener) => this.onMessage(topic, listener),
+    });
+    this.snapshots.registerEffects(this.effects.snapshotHook);
     /** Live statistics and network quality: see {@link CallStats}. */
     this.stats = new CallStats({
       connection: () => {

@@ -11,6 +11,7 @@
 
 import { backgroundProcessor, regionMaskProcessor } from './background.js';
 import { EffectsPipeline } from './pipeline.js';
+import { regionConsent } from './region-consent.js';
 import { Segmenter } from './segmenter.js';
 
 export { EffectsPipeline } from './pipeline.js';
@@ -32,6 +33,8 @@ export const BUILTIN_BACKGROUNDS = Object.freeze(['office', 'gradient', 'green']
  * @property {() => RTCPeerConnection[]} connections
  * @property {() => MediaStream | null} localStream
  * @property {(event: string, payload: object) => void} emit
+ * @property {(topic: string, payload: unknown) => unknown} [send] app messages (consented masking)
+ * @property {(topic: string, listener: (m: any) => void) => unknown} [onMessage]
  */
 
 export class VideoEffects {
@@ -48,11 +51,28 @@ export class VideoEffects {
   #custom = [];
   #state = { background: /** @type {string} */ ('none'), region: /** @type {object | null} */ (null) };
   #suspended = false;
+  /** @type {ReturnType<typeof regionConsent> | null} */
+  #consent = null;
   #watch = /** @type {ReturnType<typeof setInterval> | 0} */ (0);
 
   /** @param {EffectsInit} init */
   constructor(init) {
     this.#init = init;
+    const { send, onMessage } = init;
+    this.#consent = send && onMessage
+      ? regionConsent({ send, onMessage, emit: init.emit, apply: (rect) => this.maskRegion(rect) })
+      : null;
+  }
+
+  /**
+   * Host: ask the other participant to mask a rectangle of *their* outgoing video. Their app
+   * sees `effectsMaskRequested {from, rect, accept(), decline()}`; nothing happens without
+   * `accept()`. Resolves with their answer (false on timeout).
+   * @param {{x: number, y: number, w: number, h: number, mode?: 'pixelate' | 'blur'}} rect
+   */
+  requestRegionMask(rect, timeoutMs = 60_000) {
+    if (!this.#consent) throw new Error('app messages are not available in this call');
+    return this.#consent.request(rect, timeoutMs);
   }
 
   /** @returns {{background: string, region: object | null, custom: string[], msPerFrame: number, segmentationMs: number}} */
