@@ -202,16 +202,20 @@ export class VideoEffects {
     this.#init.emit(EffectsEvent.Changed, { state: this.state });
   }
 
-  /** Pass-through when the pipeline cannot keep a frame period (the video must not freeze). */
+  /**
+   * The video must never stall because of an effect: a pipeline slower than 100 ms/frame
+   * for 5 s in a row falls back to pass-through (until the effects are set again).
+   */
   #watchBudget() {
     clearInterval(this.#watch);
     let slow = 0;
     this.#watch = setInterval(() => {
       const ms = this.#pipeline?.msPerFrame ?? 0;
-      slow = ms > 66 ? slow + 1 : 0;
-      if (slow >= 3) {
+      slow = ms > 100 ? slow + 1 : 0;
+      if (slow >= 5 && this.#pipeline) {
         slow = 0;
-        this.#init.emit(EffectsEvent.Degraded, { reason: 'too_slow', msPerFrame: Math.round(ms) });
+        this.#pipeline.setProcessors([]);
+        this.#init.emit(EffectsEvent.Degraded, { reason: 'too_slow', msPerFrame: Math.round(ms), fallback: 'passthrough' });
       }
     }, 1000);
   }
