@@ -1,6 +1,7 @@
 """Security headers on every response; a strict Content-Security-Policy on HTML pages.
 
-The web client has no inline script, so ``script-src 'self'`` holds; the WebSocket is
+The web client has no inline script, so ``script-src 'self'`` holds (plus
+``'wasm-unsafe-eval'``: WebAssembly compilation for the effects' segmentation model, no eval); the WebSocket is
 same-origin, so ``connect-src 'self'`` covers it (CSP 3 matches ws/wss for 'self').
 The embedding origins (``embed_origins``) may frame the pages and serve the logo they show.
 """
@@ -21,7 +22,7 @@ def content_security_policy(frame_ancestors: str, embed_origins: tuple[str, ...]
     return "; ".join(
         [
             "default-src 'self'",
-            "script-src 'self'",
+            "script-src 'self' 'wasm-unsafe-eval'",  # effects: MediaPipe segmentation wasm (no eval)
             "style-src 'self' 'unsafe-inline'",  # Swagger UI sets inline styles
             f"img-src 'self' data: blob:{embedders}",
             "media-src 'self' blob:",

@@ -25,6 +25,7 @@ import { PeerLink } from './peer-link.js';
 import { CallRecording } from './recorder.js';
 import { moderateFrame } from './moderation.js';
 import { Snapshots } from './snapshots.js';
+import { VideoEffects } from './effects/index.js';
 import { WakeableSleep, isReconnectable, resumeOrRejoin, retryConnect } from './reconnect.js';
 import { toMedia, toPeer } from './wire.js';
 
@@ -152,6 +153,15 @@ export class Call extends Emitter {
     this.files = this.#collab.files;
     /** The shared whiteboard: see {@link import('./whiteboard.js').Whiteboard}. */
     this.whiteboard = this.#collab.whiteboard;
+    /** Background blur/replacement, region masking, custom processors: see {@link VideoEffects}. */
+    this.effects = new VideoEffects({
+      connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
+      localStream: () => this.localStream,
+      emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
+      send: (topic, payload) => this.send(topic, payload),
+      onMessage: (topic, listener) => this.onMessage(topic, listener),
+    });
+    this.snapshots.registerEffects(this.effects.snapshotHook);
     /** Live statistics and network quality: see {@link CallStats}. */
     this.stats = new CallStats({
       connection: () => {

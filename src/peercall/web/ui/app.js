@@ -11,6 +11,7 @@ import {
   peerRemovedText,
 } from './messages.js';
 import { setupCollab } from './collab-ui.js';
+import { setupEffects } from './effects-ui.js';
 import { applyEmbedOptions, readEmbedOptions } from './embed-options.js';
 import { setupEmbed } from './embed-ui.js';
 import { t } from './i18n.js';
@@ -164,6 +165,7 @@ function runCall(call) {
   view.localVideo.play().catch(() => {});
   setupOwnMedia(call, view, ownName);
   setupRecording(call);
+  setupEffects(call);
   const tile = setupRemoteTile(call, view);
   setupSnapshots(call, view);
   setupCollab(call, document);

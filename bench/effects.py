@@ -1,0 +1,101 @@
+"""In-call effects: output fps and processing ms for background blur at 640×480, headless Chromium.
+
+One page on the peercall server (same origin as the SDK and the /vendor model files) opens
+the fake camera (640×480, optionally ``--camera FILE.y4m``), builds the SDK's effects
+pipeline and counts the frames its output track delivers over a window. Baseline in the
+same run: the same pipeline with no processor (pass-through: frame copy + re-wrap).
+
+    python bench/effects.py [--seconds S] [--quick] [--json]
+
+Keys (``--json``, last line): ``fps``, ``ms_per_frame``, ``segmentation_ms``,
+``passthrough_fps``, ``passthrough_ms``, ``segmentation_input``, ``segmentation_rate_hz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from peercall.testing import start_server, stop_server  # noqa: E402
+from peercall.testing.browser import chromium  # noqa: E402
+
+MEASURE_JS = """
+async ([seconds, blur]) => {
+  const fx = await import('/sdk/effects/index.js');
+  const seg = await import('/sdk/effects/segmenter.js');
+  const video = { width: 640, height: 480, frameRate: 30 };
+  const cam = (await navigator.mediaDevices.getUserMedia({ video })).getVideoTracks()[0];
+  const pipeline = new fx.EffectsPipeline(cam);
+  let segmenter = null;
+  if (blur) {
+    segmenter = new seg.Segmenter();
+    await segmenter.load();
+    pipeline.setProcessors([fx.backgroundProcessor(segmenter, { mode: 'blur' })]);
+    const t0 = performance.now();
+    while (!segmenter.hasMask && performance.now() - t0 < 30000) await new Promise((r) => setTimeout(r, 100));
+  }
+  const reader = new MediaStreamTrackProcessor({ track: pipeline.output }).readable.getReader();
+  let frames = 0;
+  const start = performance.now();
+  while (performance.now() - start < seconds * 1000) {
+    const { value } = await reader.read();
+    if (!value) break;
+    value.close();
+    frames += 1;
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  const out = { fps: frames / elapsed, ms: pipeline.msPerFrame, segMs: segmenter ? segmenter.ms : 0,
+                rate: segmenter ? segmenter.rateHz : 0 };
+  reader.cancel(); pipeline.stop(); cam.stop(); segmenter?.close();
+  return out;
+}
+"""
+
+
+async def run(seconds: float, camera: str | None) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_server(Path(tmp))
+        try:
+            extra = [f"--use-file-for-fake-video-capture={camera}"] if camera else []
+            async with chromium(extra_args=extra) as browser:
+                page = await browser.new_page()
+                await page.goto(server.base_url + "/call")
+                passthrough = await page.evaluate(MEASURE_JS, [seconds, False])
+                blur = await page.evaluate(MEASURE_JS, [seconds, True])
+        finally:
+            stop_server(server)
+    return {
+        "fps": round(blur["fps"], 1),
+        "ms_per_frame": round(blur["ms"], 2),
+        "segmentation_ms": round(blur["segMs"], 1),
+        "segmentation_rate_hz": blur["rate"],
+        "passthrough_fps": round(passthrough["fps"], 1),
+        "passthrough_ms": round(passthrough["ms"], 2),
+        "seconds": seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0, help="measuring window per mode")
+    parser.add_argument("--camera", help="a .y4m file for Chromium's fake camera (default: its test pattern)")
+    parser.add_argument("--quick", action="store_true", help="3 s windows")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    args = parser.parse_args()
+    result = asyncio.run(run(3.0 if args.quick else args.seconds, args.camera))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>22}: {value}")
+
+
+if __name__ == "__main__":
+    main()
