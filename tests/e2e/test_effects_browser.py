@@ -34,11 +34,22 @@ MASK = {"x": 0.5, "y": 0.6, "w": 0.375, "h": 0.3}  # fractions of the frame
 
 COUNT_SDP_JS = r"""
 () => {
+  // Counts local descriptions whose *media* differ from the connection's previous one: a
+  // renegotiation (a track added or removed) counts; an ICE restart (new ufrag/pwd, the
+  // media watchdog reacting to a slow moment under load) does not.
   window.__sdpCount = 0;
+  const media = (sdp) => sdp.split('\r\n')
+    .filter((l) => !/^(o=|a=end-of-candidates|a=(ice-ufrag|ice-pwd|ice-options|candidate|setup):)/.test(l))
+    .join('\n');
   const orig = RTCPeerConnection.prototype.setLocalDescription;
-  RTCPeerConnection.prototype.setLocalDescription = function (...args) {
-    window.__sdpCount += 1;
-    return orig.apply(this, args);
+  RTCPeerConnection.prototype.setLocalDescription = async function (...args) {
+    const result = await orig.apply(this, args);
+    const now = media(this.localDescription?.sdp ?? '');
+    if (now !== this.__peercallMedia) {
+      this.__peercallMedia = now;
+      window.__sdpCount += 1;
+    }
+    return result;
   };
 }
 """
