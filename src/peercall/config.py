@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     stats_rate_per_s: float = Field(1.0, gt=0, le=10, description="Call stats reports per second per connection")
     stats_burst: int = Field(3, ge=1, le=50)
     stats_max_rows_per_call: int = Field(20_000, ge=10, description="Stats timeline rows kept per call")
-    max_participants_cap: int = Field(4, ge=2, le=16, description="Largest room (full mesh: each member sends N-1 times)")
+    max_participants_cap: int = Field(4, ge=2, le=16, description="Largest room (a mesh: each sends N-1 times)")
     shutdown_grace_s: float = Field(5.0, ge=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")
