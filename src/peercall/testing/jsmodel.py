@@ -1,4 +1,4 @@
-"""Run the SDK's pure modules (quality.js, network-quality.js, access-probe.js) under Node for tests.
+"""Run the SDK's pure modules (quality, network quality, access probe, mesh caps, active speaker) under Node.
 
 The SDK files are browser ES modules with a ``.js`` suffix and no package.json, so they are
 copied as ``.mjs`` into a temporary folder; a small runner reads JSON on stdin, calls one
@@ -15,17 +15,19 @@ from pathlib import Path
 from typing import Any
 
 SDK = Path(__file__).resolve().parent.parent / "web" / "sdk"
-MODULES = ("quality", "network-quality", "access-probe")
+MODULES = ("quality", "network-quality", "access-probe", "mesh-bandwidth", "active-speaker")
 
 RUNNER = """
 import * as quality from './quality.mjs';
 import * as nq from './network-quality.mjs';
 import * as probe from './access-probe.mjs';
+import * as mesh from './mesh-bandwidth.mjs';
+import * as speaker from './active-speaker.mjs';
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
 const { script, inputs } = JSON.parse(Buffer.concat(chunks).toString());
-const fn = new Function('quality', 'nq', 'probe', 'input', script);
-process.stdout.write(JSON.stringify(inputs.map((input) => fn(quality, nq, probe, input))));
+const fn = new Function('quality', 'nq', 'probe', 'input', 'mesh', 'speaker', script);
+process.stdout.write(JSON.stringify(inputs.map((input) => fn(quality, nq, probe, input, mesh, speaker))));
 process.exit(0); // timers the modules started must not keep Node alive
 """
 
@@ -35,7 +37,8 @@ def node_available() -> bool:
 
 
 def run_js(script: str, inputs: list[Any], timeout_s: float = 30) -> list[Any]:
-    """Evaluate ``script`` (a function body of ``quality``, ``nq``, ``probe`` and ``input``) per input."""
+    """Evaluate ``script`` (a function body of ``quality``, ``nq``, ``probe``, ``input``, ``mesh``
+    and ``speaker``) per input."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name in MODULES:

@@ -17,6 +17,8 @@ import { CallStats } from './call-stats.js';
 import { Emitter } from './emitter.js';
 import { ErrorCode, PeercallError } from './errors.js';
 import { CallEvent } from './events.js';
+import { ActiveSpeaker } from './active-speaker.js';
+import { MeshBandwidth } from './mesh-bandwidth.js';
 import { MediaControls } from './media-controls.js';
 import { watchMediaRecovery } from './media-recovery.js';
 import { stopStream } from './media.js';
@@ -165,11 +167,21 @@ export class Call extends Emitter {
     /** Live statistics and network quality: see {@link CallStats}. */
     this.stats = new CallStats({
       connection: () => {
-        const [peerId, entry] = this.#links.entries().next().value ?? [];
+        const [peerId, entry] = this.#firstPerson() ?? [];
         return entry ? { peerId, pc: entry.link.pc } : null;
       },
       send: (frame) => { if (!this.#reconnecting) this.#signal.send(frame); },
       emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
+    });
+    /** Caps on our video senders for the size of the room: see {@link MeshBandwidth}. */
+    this.bandwidth = new MeshBandwidth({
+      connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
+      changed: (plan) => this.emit(CallEvent.BandwidthPlan, { plan }),
+    });
+    /** Who is speaking now (group calls): see {@link ActiveSpeaker}. */
+    this.activeSpeaker = new ActiveSpeaker({
+      connections: () => new Map([...this.#links].map(([peerId, entry]) => [peerId, entry.link.pc])),
+      changed: (payload) => this.emit(CallEvent.ActiveSpeaker, payload),
     });
     for (const peer of (init.session.joined.peers ?? []).map(toPeer)) this.#addPeer(peer, false);
     this.#stopNetwork = watchNetwork({
@@ -211,8 +223,7 @@ export class Call extends Emitter {
    */
   async getStats(peerId) {
     // Without a peer id: the first *person* (the server's recorder receives only, a 1:1 UI means the other one).
-    const person = [...this.#links].find(([id]) => this.#peers.get(id)?.role !== 'recorder')?.[1];
-    const entry = peerId === undefined ? person ?? this.#links.values().next().value : this.#links.get(peerId);
+    const entry = peerId === undefined ? this.#firstPerson()?.[1] : this.#links.get(peerId);
     if (entry) return entry.link.getStats();
     if (peerId === undefined) return null;
     throw new PeercallError(ErrorCode.PeerNotFound, `No connection to peer ${peerId}`);
@@ -322,7 +333,10 @@ export class Call extends Emitter {
     this.#collab.attach(peer, link);
     link.on('track', ({ track, stream }) => this.emit(CallEvent.RemoteTrack, { peerId: link.peerId, track, stream }));
     link.on('error', (error) => this.emit(CallEvent.Error, { error }));
-    link.on('connectionstate', (state) => this.emit(CallEvent.ConnectionState, { peerId: link.peerId, state }));
+    link.on('connectionstate', (state) => {
+      if (state === 'connected') void this.bandwidth.rebalance(); // its senders are negotiated now
+      this.emit(CallEvent.ConnectionState, { peerId: link.peerId, state });
+    });
     const recovery = watchMediaRecovery(link, {
       attempt: (step) => {
         if (step === 'ice_restart') return link.restartIce();
@@ -350,6 +364,7 @@ export class Call extends Emitter {
       },
     }, this.#init.mediaRecoveryPolicy);
     this.#links.set(peer.peerId, { link, recovery });
+    void this.bandwidth.membershipChanged();
   }
 
   /** Last rung of the recovery ladder: a brand-new connection, fully renegotiated. @param {string} peerId */
@@ -367,6 +382,7 @@ export class Call extends Emitter {
     entry.recovery.stop();
     entry.link.close();
     this.#links.delete(peerId);
+    if (!this.#ended) void this.bandwidth.membershipChanged();
   }
 
   /** Point an existing connection at the peer's new id (it rejoined, or we did). @param {string} oldId @param {Readonly<Peer>} peer */
@@ -379,6 +395,15 @@ export class Call extends Emitter {
     this.#links.set(peer.peerId, entry);
     this.#peers.set(peer.peerId, peer);
     this.#collab.rename(peer);
+  }
+
+  /**
+   * The connection a 1:1 view means by "the call": to the first *person* (the server's
+   * recorder receives only), else to whoever is there.
+   * @returns {[string, Entry] | undefined}
+   */
+  #firstPerson() {
+    return [...this.#links].find(([id]) => this.#peers.get(id)?.role !== 'recorder') ?? this.#links.entries().next().value;
   }
 
   /** @param {string} identity @returns {string | undefined} the peer id we know for that identity */
@@ -613,6 +638,8 @@ export class Call extends Emitter {
     this.#ended = true;
     this.#stopNetwork();
     this.stats.stop();
+    this.bandwidth.stop();
+    this.activeSpeaker.stop();
     if (typeof window !== 'undefined') window.removeEventListener('pagehide', this.#onPageHide);
     this.#retryWait.wake(); // end a reconnect wait at once
     this.#signal.close(1000, reason);

@@ -61,6 +61,10 @@ export const CallEvent = Object.freeze({
   QualityAlert: 'qualityAlert',
   /** `{side, causes, reason}`: that side's problem is over. */
   QualityAlertCleared: 'qualityAlertCleared',
+  /** `{peerId, levels}`: the member speaking now changed (`peerId` null: nobody); `levels` by peer id, 0..1. */
+  ActiveSpeaker: 'activeSpeaker',
+  /** `{plan}`: the caps on our video senders changed (a member joined or left, or the uplink is short); see `call.bandwidth`. */
+  BandwidthPlan: 'bandwidthPlan',
   /** `{error}`: a PeercallError; `error.fatal` tells whether the call ends because of it. */
   Error: 'error',
   /** `{reason, error?}`: the call is over; no further events follow. */
@@ -132,6 +136,8 @@ export const CallEvent = Object.freeze({
  * @property {{side: 'local' | 'remote', level: import('./quality.js').QualityLevel, causes: import('./quality.js').QualityCause[]}} qualityChanged
  * @property {{side: 'local' | 'remote' | 'path', causes: import('./quality.js').QualityCause[], reason: string}} qualityAlert
  * @property {{side: 'local' | 'remote' | 'path', causes: import('./quality.js').QualityCause[], reason: string}} qualityAlertCleared
+ * @property {{peerId: string | null, levels: Record<string, number>}} activeSpeaker
+ * @property {{plan: import('./mesh-bandwidth.js').SenderPlan}} bandwidthPlan
  * @property {{error: import('./errors.js').PeercallError}} error
  * @property {{reason: EndReason, error?: import('./errors.js').PeercallError}} ended
  */

@@ -32,6 +32,7 @@ export { DATA_CHANNELS } from './data-channels.js';
 export { FileEvent } from './file-transfer.js';
 export { WhiteboardEvent, BOARD_SIZE } from './whiteboard.js';
 export { MAX_APP_MESSAGE_BYTES } from './app-messages.js';
+export { MESH_TIERS, planSenders } from './mesh-bandwidth.js';
 
 /** SDK version. */
 export const VERSION = '0.1.0';

@@ -14,6 +14,7 @@ import { setupCollab } from './collab-ui.js';
 import { setupEffects } from './effects-ui.js';
 import { applyEmbedOptions, readEmbedOptions } from './embed-options.js';
 import { setupEmbed } from './embed-ui.js';
+import { setupGrid } from './grid.js';
 import { t } from './i18n.js';
 import { setupOwnMedia } from './own-media.js';
 import { setupQualityBanner } from './quality-banner.js';
@@ -62,9 +63,11 @@ async function main() {
   view.retryMediaButton.addEventListener('click', () => startPreview());
   view.rejoinButton.addEventListener('click', () => location.reload());
   view.unmuteButton.addEventListener('click', () => {
-    view.remoteVideo.muted = false;
     view.unmuteButton.hidden = true;
-    view.remoteVideo.play().catch(() => {});
+    for (const video of /** @type {NodeListOf<HTMLVideoElement>} */ (view.grid.querySelectorAll('video'))) {
+      video.muted = false;
+      video.play().catch(() => {});
+    }
   });
 
   preview = startPreview();
@@ -146,7 +149,7 @@ async function joinCall() {
 /** @param {import('/sdk/peercall.js').Call} call */
 function runCall(call) {
   const timer = new CallTimer(view.timer);
-  /** @type {import('/sdk/peercall.js').Peer | null} the one remote person of this 1:1 UI */
+  /** @type {import('/sdk/peercall.js').Peer | null} the person on the first tile (the only one in 1:1) */
   let remote = null;
   /** @type {string | undefined} name of the peer who hung up, when they did */
   let endedByPeer;
@@ -166,17 +169,31 @@ function runCall(call) {
   setupOwnMedia(call, view, ownName);
   setupRecording(call);
   setupEffects(call);
+  const grid = setupGrid(call, view, { main: () => remote, play: playMedia });
   const tile = setupRemoteTile(call, view);
   setupSnapshots(call, view);
   setupCollab(call, document);
-  const stage = /** @type {HTMLElement} */ (view.remoteVideo.parentElement);
-  setupQualityBanner(call, stage);
-  setupStatsPanel(call, stage, /** @type {HTMLElement} */ (view.hangupButton.parentElement));
+  setupQualityBanner(call, view.stage);
+  setupStatsPanel(call, view.stage, /** @type {HTMLElement} */ (view.hangupButton.parentElement));
+  /** The first tile shows `peer` (null: nobody); the other members get tiles of their own. */
+  const showMain = (/** @type {import('/sdk/peercall.js').Peer | null} */ peer) => {
+    const changed = remote?.identity !== peer?.identity;
+    remote = peer;
+    tile.show(peer);
+    if (changed) {
+      view.attach(view.remoteVideo, peer ? grid.streamOf(peer) : null);
+      if (peer && view.remoteVideo.srcObject) playRemote();
+    }
+    grid.sync();
+  };
 
   call.on(CallEvent.PeerJoined, ({ peer }) => {
     if (peer.role === 'recorder') return;
-    remote = peer;
-    tile.show(peer);
+    if (remote && remote.identity !== peer.identity) {
+      grid.sync(); // a group call: one more tile
+      return;
+    }
+    showMain(peer);
     view.setStatus(describeConnectionState('new'));
   });
   call.on(CallEvent.RemoteTrack, ({ peerId, stream }) => {
@@ -216,15 +233,26 @@ function runCall(call) {
   });
   call.on(CallEvent.PeerReconnected, ({ peer }) => {
     if (peer?.role === 'recorder') return;
-    if (peer) remote = peer; // its peer id may be new (server restart)
-    if (peer) tile.show(peer);
+    if (peer && remote && peer.identity !== remote.identity) {
+      grid.sync(); // another member of a group call (its peer id may be new)
+      return;
+    }
+    if (peer) showMain(peer); // its peer id may be new (server restart)
     if (view.app.dataset.connection === 'connected') showRecovered();
   });
   call.on(CallEvent.PeerLeft, ({ peerId, reason, peer }) => {
-    if (peer?.role === 'recorder' || (remote && peerId !== remote.peerId)) return;
-    remote = null;
-    tile.show(null);
-    view.remoteVideo.srcObject = null;
+    if (peer?.role === 'recorder') return;
+    const name = peer?.name ?? '';
+    const next = people()[0] ?? null;
+    if (next && reason !== 'room_ended') {
+      // A group call goes on: the next person moves to the first tile.
+      if (!remote || peerId === remote.peerId) showMain(next);
+      else grid.sync();
+      view.showNotice(reason === 'removed' ? peerRemovedText(name) : peerLeftText(name));
+      return;
+    }
+    if (remote && peerId !== remote.peerId) return;
+    showMain(null);
     delete view.app.dataset.connection;
     if (reason === 'hangup') {
       // 1:1 call: when the other person hangs up, the call is over for us too.
@@ -242,9 +270,9 @@ function runCall(call) {
   });
   call.on(CallEvent.Reconnecting, () => view.setStatus(RECONNECTING_TEXT));
   call.on(CallEvent.Reconnected, () => {
-    const [peer] = people();
-    remote = peer ?? null;
-    tile.show(remote);
+    const present = people();
+    const peer = present.find((p) => p.identity === remote?.identity) ?? present[0];
+    showMain(peer ?? null);
     if (!peer) view.setStatus(WAITING_TEXT);
     else if (view.app.dataset.connection === 'connected') showRecovered();
     else view.setStatus(describeConnectionState('new'));
@@ -271,9 +299,13 @@ function runCall(call) {
   view.hangupButton.addEventListener('click', () => call.leave('hangup'));
 }
 
-/** Play the remote media; when the browser blocks sound without a click, play muted. */
+/** Play the first tile's media. */
 function playRemote() {
-  const video = view.remoteVideo;
+  playMedia(view.remoteVideo);
+}
+
+/** Play a tile's media; when the browser blocks sound without a click, play muted. @param {HTMLVideoElement} video */
+function playMedia(video) {
   video.play().catch((err) => {
     if (err?.name !== 'NotAllowedError') return; // e.g. AbortError when the source changes
     video.muted = true;

@@ -28,12 +28,17 @@ export function setupFilesPanel(call, controls, host, dropZone) {
   controls.insertBefore(button, controls.lastElementChild);
   host.append(picker, list);
 
+  // In a group call a dropped file goes to every other person (one transfer each).
+  const people = () => [...call.peers.values()].filter((peer) => peer.role !== 'recorder').map((peer) => peer.identity);
   const sendAll = (/** @type {Iterable<File>} */ files) => {
     for (const file of files) {
-      try {
-        render(call.files.send(file));
-      } catch (err) {
-        showError(file.name, /** @type {Error} */ (err).message);
+      const targets = people();
+      for (const to of targets.length > 0 ? targets : [undefined]) {
+        try {
+          render(call.files.send(file, to === undefined ? {} : { to }));
+        } catch (err) {
+          showError(file.name, /** @type {Error} */ (err).message);
+        }
       }
     }
   };

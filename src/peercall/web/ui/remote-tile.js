@@ -28,10 +28,10 @@ const ALL_ON = Object.freeze({ audio: 'on', video: 'on', screen: false });
 /**
  * @param {Call} call
  * @param {View} view
- * @returns {{show: (peer: Peer | null) => void}} `show(null)` clears the tile (they left)
+ * @param {import('./view.js').TileParts} [remote] the tile (default: the first one)
+ * @returns {{show: (peer: Peer | null) => void, dispose: () => void}} `show(null)` clears the tile (they left)
  */
-export function setupRemoteTile(call, view) {
-  const { remote } = view;
+export function setupRemoteTile(call, view, remote = view.remote) {
   const isHost = call.self.role === 'host';
   /** @type {Peer | null} */
   let current = null;
@@ -48,7 +48,10 @@ export function setupRemoteTile(call, view) {
     remote.initials.textContent = peer ? initials(peer.name) : '';
     remote.avatar.hidden = !peer || media.video === 'on' || media.screen;
     remote.muted.hidden = !peer || media.audio === 'on';
-    view.app.dataset.remoteVideo = peer ? (media.screen ? 'screen' : media.video) : 'none';
+    remote.tile.dataset.video = peer ? (media.screen ? 'screen' : media.video) : 'none';
+    if (peer) remote.tile.dataset.peerId = peer.peerId;
+    else delete remote.tile.dataset.peerId;
+    if (remote === view.remote) view.app.dataset.remoteVideo = remote.tile.dataset.video;
     remote.menuButton.hidden = !peer || !isHost;
     for (const item of items) {
       const relevant = RELEVANT[item.dataset.action ?? ''];
@@ -91,12 +94,17 @@ export function setupRemoteTile(call, view) {
     if (action === ModerationAction.AskUnmute || action === ModerationAction.AskVideo) view.showNotice(requestSentText(action, current.name));
   });
 
-  call.on(CallEvent.PeerMedia, ({ peerId, peer }) => {
-    if (current && peerId === current.peerId && peer) show(peer);
-  });
-  call.on(CallEvent.Error, ({ error }) => {
-    if (error.ref === 'moderate') view.showNotice(describeError(error));
-  });
-  call.on(CallEvent.Ended, () => show(null));
-  return { show };
+  const offs = [
+    call.on(CallEvent.PeerMedia, ({ peerId, peer }) => {
+      if (current && peerId === current.peerId && peer) show(peer);
+    }),
+    call.on(CallEvent.Ended, () => show(null)),
+  ];
+  // One notice for a refused moderation, not one per tile.
+  if (remote === view.remote) {
+    call.on(CallEvent.Error, ({ error }) => {
+      if (error.ref === 'moderate') view.showNotice(describeError(error));
+    });
+  }
+  return { show, dispose: () => { for (const off of offs) off(); } };
 }

@@ -47,35 +47,33 @@ export function setupSnapshots(call, view) {
   /** @type {string[]} object URLs to release when the call ends */
   const urls = [];
 
-  const closeMenu = () => {
-    view.remote.menu.hidden = true;
-    view.remote.menuButton.setAttribute('aria-expanded', 'false');
-  };
   // The other person (not the server's recorder, which has no camera).
   const remotePeer = () => [...call.peers.values()].find((peer) => peer.role !== 'recorder') ?? null;
 
-  take.addEventListener('click', async () => {
-    closeMenu();
-    const peer = remotePeer();
-    if (!peer) return;
-    view.showNotice(SNAPSHOT_TEXT.taking);
+  /** @param {'take' | 'ask'} what @param {import('/sdk/peercall.js').Peer} peer */
+  const capture = async (what, peer) => {
+    view.showNotice(what === 'take' ? SNAPSHOT_TEXT.taking : SNAPSHOT_TEXT.asking(peer.name));
     try {
-      view.showNotice(SNAPSHOT_TEXT.saved(await call.snapshots.captureRemote(peer.peerId)));
-    } catch (err) {
-      view.showNotice(describeError(err));
-    }
-  });
-  ask.addEventListener('click', async () => {
-    closeMenu();
-    const peer = remotePeer();
-    if (!peer) return;
-    view.showNotice(SNAPSHOT_TEXT.asking(peer.name));
-    try {
-      view.showNotice(SNAPSHOT_TEXT.saved(await call.snapshots.requestFromPeer(peer.peerId)));
+      const snapshot = what === 'take'
+        ? await call.snapshots.captureRemote(peer.peerId)
+        : await call.snapshots.requestFromPeer(peer.peerId);
+      view.showNotice(SNAPSHOT_TEXT.saved(snapshot));
     } catch (err) {
       const error = /** @type {any} */ (err);
-      view.showNotice(error?.code === 'snapshot_failed' ? SNAPSHOT_TEXT.failed('') : describeError(err));
+      view.showNotice(what === 'ask' && error?.code === 'snapshot_failed' ? SNAPSHOT_TEXT.failed('') : describeError(err));
     }
+  };
+  // One listener for the menus of every tile (a group call clones the first tile's menu):
+  // the photo is of the member whose tile the menu belongs to.
+  view.grid.addEventListener('click', (/** @type {MouseEvent} */ event) => {
+    const item = /** @type {HTMLElement} */ (event.target).closest('[data-testid="host-snapshot"], [data-testid="host-snapshot-request"]');
+    if (!item) return;
+    const tile = /** @type {HTMLElement | null} */ (item.closest('[data-testid="remote-tile"]'));
+    const menu = tile?.querySelector('[data-testid="host-menu"]');
+    if (menu) /** @type {HTMLElement} */ (menu).hidden = true;
+    tile?.querySelector('[data-testid="host-menu-button"]')?.setAttribute('aria-expanded', 'false');
+    const peer = (tile?.dataset.peerId && call.peers.get(tile.dataset.peerId)) || remotePeer();
+    if (peer) void capture(item.dataset.testid === 'host-snapshot' ? 'take' : 'ask', peer);
   });
 
   call.on(CallEvent.SnapshotRequested, ({ request }) => view.showNotice(SNAPSHOT_TEXT.requested(request.by.name)));

@@ -20,6 +20,23 @@ function byTestId(root, id) {
   return el;
 }
 
+/**
+ * The parts of one remote member's tile (the first tile, or a clone of it in a group call).
+ * @param {HTMLElement} tile
+ */
+export function tileParts(tile) {
+  const q = (/** @type {string} */ id) => byTestId(tile, id);
+  return {
+    tile,
+    video: /** @type {HTMLVideoElement} */ (q('remote-video')),
+    avatar: q('remote-avatar'), initials: q('remote-initials'), bar: q('remote-tile-bar'),
+    muted: q('remote-muted'), name: q('remote-name'),
+    menuButton: /** @type {HTMLButtonElement} */ (q('host-menu-button')), menu: q('host-menu'),
+  };
+}
+
+/** @typedef {ReturnType<typeof tileParts>} TileParts */
+
 export class View {
   /** @param {Document} doc */
   constructor(doc) {
@@ -51,11 +68,10 @@ export class View {
     this.cameraSelect = /** @type {HTMLSelectElement} */ (q('camera-select'));
     this.speakerSelect = /** @type {HTMLSelectElement} */ (q('speaker-select'));
     this.speakerField = q('speaker-field');
-    this.remote = {
-      avatar: q('remote-avatar'), initials: q('remote-initials'), bar: q('remote-tile-bar'),
-      muted: q('remote-muted'), name: q('remote-name'),
-      menuButton: /** @type {HTMLButtonElement} */ (q('host-menu-button')), menu: q('host-menu'),
-    };
+    this.stage = /** @type {HTMLElement} */ (doc.querySelector('.pc-stage'));
+    this.grid = /** @type {HTMLElement} */ (q('remote-grid'));
+    /** The first remote tile (the 1:1 layout's only one); more are cloned from it. */
+    this.remote = tileParts(q('remote-tile'));
     this.localAvatar = q('local-avatar');
     this.localInitials = q('local-initials');
     this.notice = q('notice');
