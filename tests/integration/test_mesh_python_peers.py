@@ -8,6 +8,7 @@ import pytest
 
 from peercall.peer import JoinRejected, Peer, read_frame_counter
 from peercall.peer.media import SyntheticVideoTrack
+from peercall.peer.reconnect import BackoffPolicy
 from peercall.testing import ServerProcess
 
 
@@ -25,7 +26,9 @@ async def test_mesh_four_python_peers_each_receive_every_other(server: ServerPro
             # Small, slow video: 12 encoders and 12 decoders share two cores in this test.
             video = SyntheticVideoTrack(160, 120, fps=10)
             role = "host" if index == 0 else "participant"
-            peers.append(await Peer.join(server.base_url, server.token(room, name, role)["token"], video=video))
+            token = server.token(room, name, role)["token"]
+            brief = BackoffPolicy(delays=(0.5, 0.5, 1.0), jitter=0.0)
+            peers.append(await Peer.join(server.base_url, token, video=video, reconnect=brief))
         ids = {peer.peer_id for peer in peers}
         assert len(ids) == 4
         for _ in range(100):  # `peer-joined` of the last ones may still be on its way
@@ -52,6 +55,18 @@ async def test_mesh_four_python_peers_each_receive_every_other(server: ServerPro
         await asyncio.sleep(1.0)
         assert connections(peers) == before
         assert all(me.connection_state(o.peer_id) == "connected" for me in peers for o in peers if o is not me)
+        # One member's network drops its signaling: it resumes; no connection of anyone changes.
+        dropped, old_socket = peers[2], peers[2].signaling
+        frames = peers[0].remote(dropped.peer_id).stats.video_frames
+        old_socket.abort()
+        for _ in range(100):
+            if dropped.signaling is not old_socket and dropped.signaling_state == "connected":
+                break
+            await asyncio.sleep(0.1)
+        assert dropped.signaling is not old_socket and dropped.signaling_state == "connected"
+        await peers[0].wait_frames(video=frames + 10, timeout=10, peer_id=dropped.peer_id)  # media kept flowing
+        assert connections(peers) == before
+        assert all(me.remote(o.peer_id).generation == 1 for me in peers for o in peers if o is not me)
     finally:
         for peer in peers:
             await peer.leave()
