@@ -20,15 +20,14 @@ import { CallEvent } from './events.js';
 import { ActiveSpeaker } from './active-speaker.js';
 import { MeshBandwidth } from './mesh-bandwidth.js';
 import { MediaControls } from './media-controls.js';
-import { watchMediaRecovery } from './media-recovery.js';
 import { stopStream } from './media.js';
 import { watchNetwork } from './network.js';
-import { PeerLink } from './peer-link.js';
+import { CallLinks } from './call-links.js';
 import { CallRecording } from './recorder.js';
 import { moderateFrame } from './moderation.js';
 import { Snapshots } from './snapshots.js';
 import { VideoEffects } from './effects/index.js';
-import { WakeableSleep, isReconnectable, resumeOrRejoin, retryConnect } from './reconnect.js';
+import { SessionReconnect, isReconnectable } from './reconnect.js';
 import { toMedia, toPeer } from './wire.js';
 
 export { CallEvent };
@@ -41,7 +40,6 @@ export { CallEvent };
  * @typedef {import('./events.js').EndReason} EndReason
  * @typedef {import('./signal-client.js').SignalClient} SignalClient
  * @typedef {{signal: SignalClient, joined: Record<string, any>}} Session
- * @typedef {{link: PeerLink, recovery: ReturnType<typeof watchMediaRecovery>}} Entry
  */
 
 /**
@@ -66,9 +64,6 @@ const endReasonFor = (error) => ({ [ErrorCode.SessionReplaced]: 'replaced', [Err
   [ErrorCode.ConnectionLost]: 'disconnected', [ErrorCode.ConnectionFailed]: 'disconnected',
   [ErrorCode.SessionExpired]: 'timeout', [ErrorCode.Removed]: 'removed' })[error.code] ?? 'error';
 
-/** A reconnect attempt older than this is abandoned when the network comes back. */
-const ATTEMPT_ABANDON_MS = 300;
-
 /**
  * A joined call. Create it with `join()`; do not construct it directly.
  * @extends {Emitter<CallEvents>}
@@ -81,8 +76,18 @@ export class Call extends Emitter {
   /** @type {RTCIceTransportPolicy} */
   #iceTransportPolicy = 'all';
   #init;
-  /** @type {Map<string, Entry>} */
-  #links = new Map();
+  /** One connection per remote member: see {@link CallLinks}. */
+  #links = new CallLinks({
+    config: () => ({ iceServers: this.#iceServers, iceTransportPolicy: this.#iceTransportPolicy, localStream: this.localStream }),
+    send: (frame) => this.#signal.send(frame),
+    emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
+    peer: (peerId) => this.#peers.get(peerId),
+    canRecover: (peerId) => !this.#reconnecting && !this.#away.has(peerId)
+      && (typeof navigator === 'undefined' || navigator.onLine !== false),
+    replace: (peerId) => this.#replaceLink(peerId),
+    changed: () => { if (!this.#ended) void this.bandwidth?.membershipChanged(); },
+    recoveryPolicy: () => this.#init.mediaRecoveryPolicy,
+  });
   /** @type {Map<string, Readonly<Peer>>} */
   #peers = new Map();
   /** @type {Readonly<SelfInfo>} */
@@ -95,10 +100,16 @@ export class Call extends Emitter {
   #lastSeq = 0;
   /** @type {string | null} */
   #resumeToken = null;
-  /** The reconnect loop's wait; network events cut it short. */
-  #retryWait = new WakeableSleep();
-  /** @type {{abort: AbortController, startedAt: number} | null} the reconnect attempt in flight */
-  #attempt = null;
+  /** @type {SessionReconnect<Session>} the reconnect loop; network events hurry it */
+  #reconnect = new SessionReconnect({
+    policy: { nextRetryDelayMs: (info) => this.#init.reconnectPolicy.nextRetryDelayMs(info) },
+    resume: (token, lastSeq, abort) => this.#init.resume(token, lastSeq, abort),
+    connect: (abort) => this.#init.connect(abort),
+    resumeToken: () => this.#resumeToken,
+    forgetResume: () => { this.#resumeToken = null; },
+    lastSeq: () => this.#lastSeq,
+    cancelled: () => this.#ended,
+  });
   #stopNetwork;
   #onPageHide = () => this.leave('navigate');
   /** @type {import('./collab.js').CollabSettings} */
@@ -113,23 +124,25 @@ export class Call extends Emitter {
     /** @type {MediaStream | null} the stream we send (null: receive only) */
     this.localStream = init.localStream;
     this.#self = this.#attach(init.session);
+    /** What every feature module needs of the Call: signaling out, events out and in. */
+    const bus = {
+      send: (/** @type {Record<string, any>} */ frame) => this.#signal.send(frame),
+      emit: (/** @type {string} */ event, /** @type {any} */ payload) => this.emit(/** @type {any} */ (event), payload),
+      on: (/** @type {string} */ event, /** @type {(payload: any) => void} */ listener) => this.on(/** @type {any} */ (event), listener),
+    };
     /** Recording the call: see {@link CallRecording}. */
     this.recording = new CallRecording({
       httpUrl: init.httpUrl ?? '',
       token: init.token ?? '',
       localStream: () => this.localStream,
-      connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
-      send: (frame) => this.#signal.send(frame),
-      emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
-      on: (event, listener) => this.on(/** @type {any} */ (event), listener),
+      connections: () => this.#links.connections(),
+      ...bus,
     });
     /** Our microphone, camera, screen share and speaker: see {@link MediaControls}. */
     this.media = new MediaControls({
       stream: this.localStream,
-      connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
-      send: (frame) => this.#signal.send(frame),
-      emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
-      on: (event, listener) => this.on(/** @type {any} */ (event), listener),
+      connections: () => this.#links.connections(),
+      ...bus,
     });
     /** Snapshots from live video (video-KYC): see {@link Snapshots}. */
     this.snapshots = new Snapshots({
@@ -138,9 +151,7 @@ export class Call extends Emitter {
       localStream: () => this.localStream,
       remoteVideo: (peerId) => this.#links.get(peerId)?.link.pc.getReceivers()
         .map((r) => r.track).find((t) => t?.kind === 'video' && t.readyState === 'live') ?? null,
-      send: (frame) => this.#signal.send(frame),
-      emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
-      on: (event, listener) => this.on(/** @type {any} */ (event), listener),
+      ...bus,
     });
     this.#collabSettings = collabSettings(init.session.joined);
     this.#collab = new Collab({
@@ -157,7 +168,7 @@ export class Call extends Emitter {
     this.whiteboard = this.#collab.whiteboard;
     /** Background blur/replacement, region masking, custom processors: see {@link VideoEffects}. */
     this.effects = new VideoEffects({
-      connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
+      connections: () => this.#links.connections(),
       localStream: () => this.localStream,
       emit: (event, payload) => this.emit(/** @type {any} */ (event), payload),
       send: (topic, payload) => this.send(topic, payload),
@@ -167,7 +178,7 @@ export class Call extends Emitter {
     /** Live statistics and network quality: see {@link CallStats}. */
     this.stats = new CallStats({
       connection: () => {
-        const [peerId, entry] = this.#firstPerson() ?? [];
+        const [peerId, entry] = this.#links.firstPerson() ?? [];
         return entry ? { peerId, pc: entry.link.pc } : null;
       },
       send: (frame) => { if (!this.#reconnecting) this.#signal.send(frame); },
@@ -175,7 +186,7 @@ export class Call extends Emitter {
     });
     /** Caps on our video senders for the size of the room: see {@link MeshBandwidth}. */
     this.bandwidth = new MeshBandwidth({
-      connections: () => [...this.#links.values()].map((entry) => entry.link.pc),
+      connections: () => this.#links.connections(),
       changed: (plan) => this.emit(CallEvent.BandwidthPlan, { plan }),
     });
     /** Who is speaking now (group calls): see {@link ActiveSpeaker}. */
@@ -223,7 +234,7 @@ export class Call extends Emitter {
    */
   async getStats(peerId) {
     // Without a peer id: the first *person* (the server's recorder receives only, a 1:1 UI means the other one).
-    const entry = peerId === undefined ? this.#firstPerson()?.[1] : this.#links.get(peerId);
+    const entry = peerId === undefined ? this.#links.firstPerson()?.[1] : this.#links.get(peerId);
     if (entry) return entry.link.getStats();
     if (peerId === undefined) return null;
     throw new PeercallError(ErrorCode.PeerNotFound, `No connection to peer ${peerId}`);
@@ -318,53 +329,9 @@ export class Call extends Emitter {
    * @param {boolean} [answerFirst] they replaced theirs (we answer their reset offer)
    */
   #addPeer(peer, polite, reset = false, answerFirst = false) {
-    this.#closeLink(peer.peerId);
     this.#peers.set(peer.peerId, peer);
-    const link = new PeerLink({
-      peerId: peer.peerId,
-      polite,
-      reset,
-      answerFirst,
-      iceServers: this.#iceServers,
-      iceTransportPolicy: this.#iceTransportPolicy,
-      localStream: this.localStream,
-      send: (message) => this.#signal.send({ ...message, to: link.peerId }),
-    });
+    const link = this.#links.open(peer.peerId, polite, reset, answerFirst);
     this.#collab.attach(peer, link);
-    link.on('track', ({ track, stream }) => this.emit(CallEvent.RemoteTrack, { peerId: link.peerId, track, stream }));
-    link.on('error', (error) => this.emit(CallEvent.Error, { error }));
-    link.on('connectionstate', (state) => {
-      if (state === 'connected') void this.bandwidth.rebalance(); // its senders are negotiated now
-      this.emit(CallEvent.ConnectionState, { peerId: link.peerId, state });
-    });
-    const recovery = watchMediaRecovery(link, {
-      attempt: (step) => {
-        if (step === 'ice_restart') return link.restartIce();
-        if (step === 'relay_restart') return link.restartIce({ relayOnly: true });
-        queueMicrotask(() => this.#replaceLink(link.peerId));
-        return true;
-      },
-      onStep: ({ cause, step, attempt }) => this.emit(CallEvent.MediaRecovering, { peerId: link.peerId, cause, step, attempt }),
-      onDone: ({ cause, durationMs, outcome, steps }) => {
-        if (steps.length === 0 && durationMs < 1_000) return; // a blip that healed by itself
-        this.#signal.send({ type: 'recovery-report', peer_id: link.peerId, cause, duration_ms: durationMs, outcome, steps });
-        this.emit(CallEvent.MediaRecovered, { peerId: link.peerId, cause, durationMs, outcome, steps });
-      },
-      canAttempt: () => !this.#reconnecting && !this.#away.has(link.peerId)
-        && (typeof navigator === 'undefined' || navigator.onLine !== false),
-      answered: () => !link.awaitingAnswer,
-      keyFrameNeeded: () => link.requestKeyFrames(),
-      expectsVideo: () => {
-        const media = this.#peers.get(link.peerId)?.media;
-        return !media || media.video === 'on' || Boolean(media.screen);
-      },
-      expectsInbound: () => {
-        const media = this.#peers.get(link.peerId)?.media;
-        return !media || media.audio !== 'none' || media.video === 'on' || media.screen;
-      },
-    }, this.#init.mediaRecoveryPolicy);
-    this.#links.set(peer.peerId, { link, recovery });
-    void this.bandwidth.membershipChanged();
   }
 
   /** Last rung of the recovery ladder: a brand-new connection, fully renegotiated. @param {string} peerId */
@@ -377,33 +344,15 @@ export class Call extends Emitter {
 
   /** @param {string} peerId */
   #closeLink(peerId) {
-    const entry = this.#links.get(peerId);
-    if (!entry) return;
-    entry.recovery.stop();
-    entry.link.close();
-    this.#links.delete(peerId);
-    if (!this.#ended) void this.bandwidth.membershipChanged();
+    this.#links.close(peerId);
   }
 
   /** Point an existing connection at the peer's new id (it rejoined, or we did). @param {string} oldId @param {Readonly<Peer>} peer */
   #rekey(oldId, peer) {
-    const entry = this.#links.get(oldId);
-    if (!entry) return;
-    this.#links.delete(oldId);
+    if (!this.#links.rekey(oldId, peer.peerId)) return;
     this.#peers.delete(oldId);
-    entry.link.peerId = peer.peerId;
-    this.#links.set(peer.peerId, entry);
     this.#peers.set(peer.peerId, peer);
     this.#collab.rename(peer);
-  }
-
-  /**
-   * The connection a 1:1 view means by "the call": to the first *person* (the server's
-   * recorder receives only), else to whoever is there.
-   * @returns {[string, Entry] | undefined}
-   */
-  #firstPerson() {
-    return [...this.#links].find(([id]) => this.#peers.get(id)?.role !== 'recorder') ?? this.#links.entries().next().value;
   }
 
   /** @param {string} identity @returns {string | undefined} the peer id we know for that identity */
@@ -516,7 +465,7 @@ export class Call extends Emitter {
   #onSignalLost(error) {
     if (this.#ended || this.#reconnecting) return;
     if (!isReconnectable(error)) this.#end(endReasonFor(error), error);
-    else void this.#reconnect(error);
+    else void this.#reconnectSession(error);
   }
 
   /**
@@ -526,52 +475,26 @@ export class Call extends Emitter {
    */
   #networkBack(cause) {
     if (this.#ended) return;
-    for (const entry of this.#links.values()) {
-      entry.recovery.nudge(cause);
-      // If the old path still works, the other side's next frame is a key frame: no waiting.
-      entry.link.requestKeyFrames();
-    }
-    if (this.#reconnecting) {
-      // An attempt started while the network was down can hang for seconds (its TCP SYN
-      // was lost and is only retried after 1 s, then 3 s): drop it and try again now.
-      if (this.#attempt && Date.now() - this.#attempt.startedAt > ATTEMPT_ABANDON_MS) this.#attempt.abort.abort();
-      this.#retryWait.wake();
-    }
-    else void this.#reconnect(new PeercallError(ErrorCode.ConnectionLost, `Network ${cause}`, { fatal: true }));
+    this.#links.nudgeAll(cause);
+    // If the old path still works, the other side's next frame is a key frame: no waiting.
+    for (const [, entry] of this.#links) entry.link.requestKeyFrames();
+    if (this.#reconnecting) this.#reconnect.hurry();
+    else void this.#reconnectSession(new PeercallError(ErrorCode.ConnectionLost, `Network ${cause}`, { fatal: true }));
   }
 
   /** Resume (or rejoin) on a new socket; the old one is closed only once replaced. @param {PeercallError} error */
-  async #reconnect(error) {
+  async #reconnectSession(error) {
     this.#reconnecting = true;
     this.emit(CallEvent.Reconnecting, { error });
     const lostAt = Date.now();
-    let attempts = 0;
-    const attempt = async () => {
-      attempts += 1;
-      const current = this.#attempt = { abort: new AbortController(), startedAt: Date.now() };
-      const abort = current.abort.signal;
-      try {
-        return await resumeOrRejoin({
-          resumeToken: this.#resumeToken,
-          lastSeq: this.#lastSeq,
-          resume: (token, lastSeq) => this.#init.resume(token, lastSeq, abort),
-          connect: () => this.#init.connect(abort),
-          forgetResume: () => { this.#resumeToken = null; },
-        });
-      } finally {
-        if (this.#attempt === current) this.#attempt = null;
-      }
-    };
     let result;
     try {
-      result = await retryConnect(attempt, this.#init.reconnectPolicy, error, () => this.#ended, (ms) => this.#retryWait.sleep(ms));
+      result = await this.#reconnect.run(error);
     } catch (err) {
       this.#reconnecting = false;
       const final = /** @type {PeercallError} */ (err);
       this.#end(endReasonFor(final), final);
       return;
-    } finally {
-      this.#retryWait.reset();
     }
     this.#reconnecting = false;
     if (!result) return;
@@ -585,10 +508,10 @@ export class Call extends Emitter {
     else this.#rejoined(result.session);
     old.close(1000, 'replaced by a new connection');
     // A resume is recorded by the server; a rejoin (e.g. after a server restart) only we know of.
-    if (!result.resumed) this.#signal.send({ type: 'rejoin-report', cause: error.code, duration_ms: Date.now() - lostAt, attempts });
+    if (!result.resumed) this.#signal.send({ type: 'rejoin-report', cause: error.code, duration_ms: Date.now() - lostAt, attempts: result.attempts });
     this.emit(CallEvent.Reconnected, { self: this.#self, resumed: result.resumed });
     this.#collab.reconnected();
-    for (const entry of this.#links.values()) if (entry.recovery.active) entry.recovery.nudge('manual');
+    this.#links.nudgeActive();
   }
 
   /** Same session, new socket: the links are untouched. @param {Session} session */
@@ -602,7 +525,7 @@ export class Call extends Emitter {
       this.#collab.detach(peer);
       this.emit(CallEvent.PeerLeft, { peerId, reason: 'disconnected', peer });
     }
-    if (session.joined.replay_gap) for (const entry of this.#links.values()) entry.recovery.nudge('manual');
+    if (session.joined.replay_gap) this.#links.nudgeAll('manual');
   }
 
   /**
@@ -641,9 +564,9 @@ export class Call extends Emitter {
     this.bandwidth.stop();
     this.activeSpeaker.stop();
     if (typeof window !== 'undefined') window.removeEventListener('pagehide', this.#onPageHide);
-    this.#retryWait.wake(); // end a reconnect wait at once
+    this.#reconnect.stop(); // end a reconnect wait at once
     this.#signal.close(1000, reason);
-    for (const peerId of [...this.#links.keys()]) this.#closeLink(peerId);
+    this.#links.closeAll();
     this.#peers.clear();
     this.#collab.close();
     if (this.#init.ownsLocalStream) stopStream(this.localStream);

@@ -6,12 +6,15 @@
  * each video sender itself (`RTCRtpSender.setParameters`):
  *
  * - a per-sender ceiling from the number of remote receivers ({@link MESH_TIERS});
- * - a share of the measured uplink when it is short: once the call is past its start-up
- *   ramp, if some connection's bandwidth estimate (`availableOutgoingBitrate`) stays below
- *   its cap, the uplink is congested and the sum of the estimates is split evenly over the
- *   receivers (10 % kept for audio and data channels). Estimates never exceed much what the
- *   caps let through, so a lowered plan is lifted again after a few uncongested rounds
- *   (probing upwards) rather than trusted forever — trusting it would ratchet down;
+ * - in a group (2+ connections), a share of the measured uplink when it is short: once the
+ *   connections are past their start-up ramp, if a connection's bandwidth estimate
+ *   (`availableOutgoingBitrate`) is below its cap *and* its encoder reports
+ *   `qualityLimitationReason: bandwidth`, the uplink is congested and the sum of the
+ *   estimates is split evenly over the receivers (10 % kept for audio and data channels).
+ *   An estimate alone proves nothing (an application-limited sender's estimate stays low),
+ *   and estimates never exceed much what the caps let through, so a lowered plan is lifted
+ *   again after a few uncongested rounds rather than trusted forever (it would ratchet down).
+ *   A 1:1 call is left to libwebrtc's own estimate;
  * - `scaleResolutionDownBy` so a small budget sends fewer pixels instead of a smeared picture,
  *   and `degradationPreference` (`maintain-resolution` for screen shares: text stays legible).
  *
@@ -151,21 +154,26 @@ export class MeshBandwidth {
 
   async #measureAndRebalance() {
     const connections = this.#live();
-    if (connections.length === 0 || Date.now() - this.#changedAt < WARMUP_MS) return;
+    // One connection (1:1): libwebrtc's own estimate is exactly right, nothing to share.
+    if (connections.length < 2 || Date.now() - this.#changedAt < WARMUP_MS) return;
     const cap = this.#plan?.maxBitrate ?? Infinity;
     let sum = 0;
     let congested = false;
     for (const pc of connections) {
       let estimate = 0;
+      let limited = false;
       try {
         (await pc.getStats()).forEach((/** @type {any} */ s) => {
           if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') estimate = s.availableOutgoingBitrate ?? 0;
+          if (s.type === 'outbound-rtp' && s.kind === 'video' && s.qualityLimitationReason === 'bandwidth') limited = true;
         });
       } catch {
         continue; // closed meanwhile
       }
       sum += estimate;
-      if (estimate > 0 && estimate < cap * 0.8) congested = true;
+      // Congestion: the estimate is below our cap *and* the encoder says bandwidth limits it.
+      // An estimate alone is no proof: an application-limited sender's estimate stays low.
+      if (limited && estimate > 0 && estimate < cap * 0.8) congested = true;
     }
     if (congested) {
       this.#uplinkBps = sum;

@@ -130,3 +130,81 @@ export async function resumeOrRejoin({ resumeToken, lastSeq, resume, connect, fo
   }
   return { resumed: false, session: await connect() };
 }
+
+/** A reconnect attempt older than this is abandoned when the network comes back. */
+const ATTEMPT_ABANDON_MS = 300;
+
+/**
+ * @template S
+ * @typedef {object} SessionReconnectHooks
+ * @property {ReconnectPolicy} policy
+ * @property {(token: string, lastSeq: number, abort: AbortSignal) => Promise<S>} resume
+ * @property {(abort: AbortSignal) => Promise<S>} connect join again with the token
+ * @property {() => string | null} resumeToken
+ * @property {() => void} forgetResume the server forgot the session
+ * @property {() => number} lastSeq
+ * @property {() => boolean} cancelled the call ended meanwhile
+ */
+
+/**
+ * Drives one signaling outage of a Call: resume-or-rejoin attempts on the policy's schedule.
+ * A network event (`hurry()`) cuts the wait short and abandons an attempt that has hung
+ * since before the network came back (its TCP SYN was lost and is only retried after 1 s,
+ * then 3 s).
+ * @template S
+ */
+export class SessionReconnect {
+  #hooks;
+  #retryWait = new WakeableSleep();
+  /** @type {{abort: AbortController, startedAt: number} | null} the attempt in flight */
+  #attempt = null;
+
+  /** @param {SessionReconnectHooks<S>} hooks */
+  constructor(hooks) {
+    this.#hooks = hooks;
+  }
+
+  /**
+   * Retry until a session is back, the policy gives up (throws its last error) or the call
+   * ended (null).
+   * @param {PeercallError} error why the connection was lost
+   * @returns {Promise<{resumed: boolean, session: S, attempts: number} | null>}
+   */
+  async run(error) {
+    const hooks = this.#hooks;
+    let attempts = 0;
+    const attempt = async () => {
+      attempts += 1;
+      const current = this.#attempt = { abort: new AbortController(), startedAt: Date.now() };
+      const abort = current.abort.signal;
+      try {
+        return await resumeOrRejoin({
+          resumeToken: hooks.resumeToken(),
+          lastSeq: hooks.lastSeq(),
+          resume: (token, lastSeq) => hooks.resume(token, lastSeq, abort),
+          connect: () => hooks.connect(abort),
+          forgetResume: hooks.forgetResume,
+        });
+      } finally {
+        if (this.#attempt === current) this.#attempt = null;
+      }
+    };
+    try {
+      const result = await retryConnect(attempt, hooks.policy, error, hooks.cancelled, (ms) => this.#retryWait.sleep(ms));
+      return result && { ...result, attempts };
+    } finally {
+      this.#retryWait.reset();
+    }
+  }
+
+  /** The network came back or changed: try again now. */
+  hurry() {
+    if (this.#attempt && Date.now() - this.#attempt.startedAt > ATTEMPT_ABANDON_MS) this.#attempt.abort.abort();
+    this.#retryWait.wake();
+  }
+
+  /** The call ended: end a wait at once. */
+  stop() {
+    this.#retryWait.wake();
+  }
+}
