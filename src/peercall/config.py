@@ -182,6 +182,17 @@ class Settings(BaseSettings):
         3600, ge=30, le=3600, description="Signed download link lifetime (recordings, snapshots)"
     )
 
+    # ---- webhooks (docs/webhooks.md) ----
+    webhook_allow_private: bool = Field(
+        False, description="Allow webhook URLs on private/loopback addresses (never in production: SSRF)"
+    )
+    webhook_allow_http: bool = Field(False, description="Allow plain-http webhook URLs (tests, local development)")
+    webhook_max_attempts: int = Field(8, ge=1, le=30, description="Deliveries given up after this many attempts")
+    webhook_backoff_base_s: float = Field(2.0, gt=0, le=3600, description="First retry after ~this; doubles")
+    webhook_backoff_max_s: float = Field(600.0, gt=0, le=86_400)
+    webhook_timeout_s: float = Field(10.0, gt=0, le=60, description="Per delivery attempt")
+    webhook_max_endpoints_per_key: int = Field(20, ge=1, le=1000)
+
     @field_validator("tls")
     @classmethod
     def _check_tls(cls, value: str) -> str:

@@ -69,6 +69,9 @@ ERRORS: dict[str, ErrorKind] = {
     "server_busy": ErrorKind(503, True, 4503),
     "token_not_revocable": ErrorKind(409, False),
     "media_failed": ErrorKind(422, False),
+    "invalid_webhook_url": ErrorKind(422, False),
+    "webhook_url_forbidden": ErrorKind(403, False),
+    "too_many_webhooks": ErrorKind(409, False),
 }
 
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import RedirectResponse
 
 import peercall
-from peercall.api import calls_stats, chat, demo, ice, moderation, recordings, rooms, snapshots, web
+from peercall.api import calls_stats, chat, demo, ice, moderation, recordings, rooms, snapshots, web, webhooks
 from peercall.api import metrics as metrics_api
 from peercall.api import security as security_api
 from peercall.api.errors import BodySizeLimit, install_error_handlers
@@ -74,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(calls_stats.router)
     app.include_router(security_api.router)
     app.include_router(recordings.router)
+    app.include_router(webhooks.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> RedirectResponse:

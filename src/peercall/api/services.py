@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from peercall.auth.api_keys import ApiKeyRing, scoped_keys
 from peercall.auth.tokens import TokenIssuer
@@ -13,6 +14,7 @@ from peercall.hub.redis_hub import RedisHub
 from peercall.observability.metrics import Metrics
 from peercall.observability.server_metrics import ServerMetrics
 from peercall.quality.service import StatsService
+from peercall.quality.summary import summarize
 from peercall.recording.recorder import RecorderService
 from peercall.recording.service import RecordingService
 from peercall.recording.store import RecordingStore
@@ -27,6 +29,8 @@ from peercall.snapshots import SnapshotRequests, SnapshotService, open_snapshots
 from peercall.store import SqlStore, Store, open_store
 from peercall.store.stats import StatsTimeline
 from peercall.turn.ice_servers import IceServerProvider
+from peercall.webhooks.dispatcher import DispatchPolicy, WebhookDispatcher
+from peercall.webhooks.store import WebhookStore
 
 
 @dataclass
@@ -48,6 +52,7 @@ class Services:
     server_metrics: ServerMetrics | None = None
     recordings: RecordingService | None = field(default=None)
     recorder: RecorderService | None = field(default=None)
+    webhooks: WebhookDispatcher | None = field(default=None)
 
     async def close(self) -> None:
         if self.sweeper is not None:
@@ -59,6 +64,8 @@ class Services:
             await self.hub.close()
         if self.recordings is not None:
             await self.recordings.close()
+        if self.webhooks is not None:  # last: the above may still emit events (stored, sent after a restart)
+            await self.webhooks.close()
         await self.store.close()
 
 
@@ -73,6 +80,7 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
     hub: Hub = redis_hub or MemoryHub()
     rooms = RoomService(store, hub)
     stats = await _stats_service(settings, store, rooms, metrics)
+    webhooks = _webhooks(settings, store, rooms, stats)
     server_metrics = ServerMetrics(metrics) if metrics is not None else None
     tokens = TokenIssuer(
         settings.resolved_token_secret(), key_id=settings.token_key_id, previous=settings.previous_token_keys()
@@ -131,11 +139,35 @@ async def build_services(settings: Settings, metrics: Metrics | None = None) -> 
         links=links,
         stats=stats,
         server_metrics=server_metrics,
+        webhooks=webhooks,
     )
     if redis_hub is not None:  # several nodes: find members whose node died
         services.sweeper = OrphanSweeper(rooms, keeper, redis_hub, interval_s=settings.node_heartbeat_s / 2)
         services.sweeper.start()
     return services
+
+
+def _webhooks(settings: Settings, store: Store, rooms: RoomService, stats: StatsService) -> WebhookDispatcher:
+    """Webhook deliveries: queued in the store's database, sent by this node's dispatcher."""
+    if not isinstance(store, SqlStore):
+        raise TypeError("webhooks need a SqlStore")
+    policy = DispatchPolicy(
+        max_attempts=settings.webhook_max_attempts,
+        backoff_base_s=settings.webhook_backoff_base_s,
+        backoff_max_s=settings.webhook_backoff_max_s,
+        timeout_s=settings.webhook_timeout_s,
+        allow_http=settings.webhook_allow_http,
+        allow_private=settings.webhook_allow_private,
+    )
+    dispatcher = WebhookDispatcher(WebhookStore(store.engine), policy)
+    rooms.events = dispatcher
+
+    async def quality(call_id: str) -> list[dict[str, Any]]:
+        return summarize(await stats.timeline.rows(call_id))
+
+    rooms.quality_summary = quality
+    dispatcher.start()
+    return dispatcher
 
 
 async def _stats_service(settings: Settings, store: Store, rooms: RoomService, metrics: Metrics | None) -> StatsService:

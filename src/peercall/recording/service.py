@@ -31,6 +31,7 @@ from peercall.recording.policy import SERVER_MODE, recording_policy
 from peercall.recording.store import RecordingRow, RecordingStore, TrackRow
 from peercall.rooms.service import RoomService
 from peercall.security.signed_urls import UrlSigner
+from peercall.webhooks.events import publish_safely
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +310,9 @@ class RecordingService:
         if await self._deleted_meanwhile(row.id):
             return
         await self.store.update(row.id, state="ready", duration_s=result.duration_s, size=result.size, error=None)
+        ready: dict[str, Any] = {"recording_id": row.id, "room_id": row.room_id, "call_id": row.call_id}
+        ready.update(mode=row.mode, name=row.name, duration_s=result.duration_s, size=result.size)
+        await publish_safely(self.rooms.events, "recording.ready", ready)
 
     async def _mark_failed(self, recording_id: str, error: str) -> None:
         if not await self._deleted_meanwhile(recording_id):

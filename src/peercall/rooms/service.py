@@ -10,13 +10,14 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from peercall.auth.tokens import RECORDER_IDENTITY, RECORDER_ROLE
 from peercall.errors import PeercallError
 from peercall.hub.base import Deliver, Frame, Hub, JoinOutcome, Member, RoomFullError
 from peercall.store.base import CallRecord, ParticipantRecord, RoomRecord, Store
+from peercall.webhooks.events import EventSink, NoEvents, publish_safely
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,10 @@ class RoomService:
         self._locks: dict[str, asyncio.Lock] = {}
         # Told of every admitted member (the server-side recorder starts on the first one).
         self.on_joined: list[Callable[[RoomRecord, Member], None]] = []
+        # Webhooks (room.started, participant.joined/left, call.ended); set by the server.
+        self.events: EventSink = NoEvents()
+        # The quality summary of a finished call for `call.ended` (the stats service's).
+        self.quality_summary: Callable[[str], Awaitable[list[dict[str, Any]]]] | None = None
 
     def _lock(self, room_id: str) -> asyncio.Lock:
         return self._locks.setdefault(room_id, asyncio.Lock())
@@ -95,6 +100,7 @@ class RoomService:
             now = time.time()
             if outcome.replaced is not None:
                 await self.store.participant_left(call_id, outcome.replaced.peer_id, now, "replaced")
+                await self._participant_event("participant.left", room_id, call_id, outcome.replaced, "replaced")
                 await self.hub.broadcast(
                     room_id,
                     {"type": "peer-left", "peer_id": outcome.replaced.peer_id, "reason": "replaced"},
@@ -104,6 +110,7 @@ class RoomService:
                 call_id,
                 ParticipantRecord(member.peer_id, member.identity, member.name, member.role, member.joined_at),
             )
+            await self._participant_event("participant.joined", room_id, call_id, member)
         for hook in self.on_joined:
             hook(room, member)
         return outcome, call_id, epoch
@@ -129,6 +136,7 @@ class RoomService:
             call_id = self._call_ids.get(room_id)
             if call_id:
                 await self.store.participant_left(call_id, peer_id, time.time(), reason)
+                await self._participant_event("participant.left", room_id, call_id, member, reason)
             await self.hub.broadcast(room_id, {"type": "peer-left", "peer_id": peer_id, "reason": reason})
             if not await self.hub.members(room_id):
                 await self._end_call(room_id, "completed")
@@ -153,7 +161,11 @@ class RoomService:
             call_id = existing.id
         else:
             call_id = new_id("call")
-            await self.store.start_call(call_id, room_id, time.time())
+            started = time.time()
+            await self.store.start_call(call_id, room_id, started)
+            await publish_safely(
+                self.events, "room.started", {"room_id": room_id, "call_id": call_id, "started_at": started}
+            )
         self._call_ids[room_id] = call_id
         return call_id
 
@@ -163,5 +175,45 @@ class RoomService:
             existing = await self.store.active_call(room_id)
             call_id = existing.id if existing else None
         if call_id:
-            await self.store.end_call(call_id, time.time(), reason)
+            ended = time.time()
+            await self.store.end_call(call_id, ended, reason)
             log.info("call ended", extra={"room_id": room_id, "call_id": call_id, "reason": reason})
+            await self._call_ended(room_id, call_id, ended, reason)
+
+    async def _participant_event(
+        self, event: Any, room_id: str, call_id: str, member: Member, reason: str | None = None
+    ) -> None:
+        data: dict[str, Any] = {
+            "room_id": room_id,
+            "call_id": call_id,
+            "peer_id": member.peer_id,
+            "identity": member.identity,
+            "name": member.name,
+            "role": member.role,
+        }
+        if reason is None:
+            data["joined_at"] = member.joined_at
+        else:
+            data.update(reason=reason, left_at=time.time())
+        await publish_safely(self.events, event, data)
+
+    async def _call_ended(self, room_id: str, call_id: str, ended: float, reason: str) -> None:
+        record = await self.store.get_call(call_id)
+        started = record.started_at if record is not None else ended
+        people = {p.identity for p in record.participants} if record is not None else set()
+        try:
+            quality = await self.quality_summary(call_id) if self.quality_summary is not None else []
+        except Exception:  # the summary is a courtesy: the event goes out without it
+            log.exception("no quality summary for call %s", call_id)
+            quality = []
+        data = {
+            "room_id": room_id,
+            "call_id": call_id,
+            "started_at": started,
+            "ended_at": ended,
+            "duration_s": round(ended - started, 3),
+            "end_reason": reason,
+            "participants": sorted(people),
+            "quality": quality,
+        }
+        await publish_safely(self.events, "call.ended", data)

@@ -24,6 +24,7 @@ from peercall.snapshots.images import ImageLimits, check_image
 from peercall.snapshots.records import CaptureMethod, FocusMode, SnapshotRecord, Source
 from peercall.snapshots.storage import BlobStore
 from peercall.store.snapshots_sql import SnapshotStore
+from peercall.webhooks.events import publish_safely
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class SnapshotService:
         await self.store.add(record, audit)
         log.info("snapshot stored", extra={"room_id": room_id, "snapshot_id": record.id, "sha256": sha256})
         await self.rooms.hub.broadcast(room_id, taken_frame(record, uploader, subject))
+        await publish_safely(self.rooms.events, "snapshot.created", _event_data(record))
         return record
 
     async def _who(
@@ -173,3 +175,11 @@ def taken_frame(record: SnapshotRecord, captured_by: Member, subject: Member) ->
 
 def _by_identity(members: list[Member], identity: str) -> Member | None:
     return next((m for m in members if m.identity == identity), None)
+
+
+def _event_data(record: SnapshotRecord) -> dict[str, object]:
+    """`snapshot.created`: the metadata, no image (fetch it over REST with the API key)."""
+    keys = ("room_id", "call_id", "created_at", "taken_by", "captured_by", "subject", "source", "method")
+    data: dict[str, object] = {"snapshot_id": record.id, **{k: getattr(record, k) for k in keys}}
+    data.update(mime=record.mime, width=record.width, height=record.height, size=record.size, sha256=record.sha256)
+    return data

@@ -6,6 +6,6 @@ add a migration (see docs/architecture.md, "Database schema and migrations").
 """
 
 from peercall.store.metadata import metadata
-from peercall.store.tables import core, recordings, snapshots, stats
+from peercall.store.tables import core, recordings, snapshots, stats, webhooks
 
-__all__ = ["core", "metadata", "recordings", "snapshots", "stats"]
+__all__ = ["core", "metadata", "recordings", "snapshots", "stats", "webhooks"]
