@@ -11,6 +11,7 @@ lint: setup
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/mypy
+	.venv/bin/python scripts/gen_client.py --check
 
 test: lint
 	bash scripts/in-testnet.sh .venv/bin/python -m pytest $(PYTEST_ARGS)
