@@ -10,7 +10,9 @@ a node's clients reconnect in the same instant. Instead, on the first SIGTERM:
    after a random delay within ``drain_window_s`` (the session lives in Redis);
 4. the process exits (status 0) once no socket is left, or after ``drain_timeout_s``.
 
-A second SIGTERM, or SIGINT (Ctrl-C), stops at once as uvicorn does.
+A second SIGTERM, or SIGINT (Ctrl-C), stops at once as uvicorn does. With the in-memory
+hub (one node, no Redis) the sessions cannot move anywhere: SIGTERM stops at once (the
+clients resume or rejoin when the node is back), but still exits with status 0.
 """
 
 from __future__ import annotations
@@ -63,13 +65,17 @@ class DrainingServer(uvicorn.Server):
             return
         started = time.monotonic()
         services.draining = True
+        if not services.sessions_shared:  # in-memory hub: no other node can take the sessions over
+            log.info("not draining: sessions live in this process only (no Redis); stopping")
+            self.should_exit = True
+            return
         endpoint = services.signaling
-        count = len(endpoint.sessions)
+        count = endpoint.joined()
         log.info("draining: %d sockets, window %.1f s, timeout %.1f s", count, self._window_s, self._timeout_s)
         endpoint.drain(self._window_s)
         deadline = started + self._timeout_s
-        while endpoint.sessions and time.monotonic() < deadline and not self.should_exit:
+        while endpoint.joined() and time.monotonic() < deadline and not self.should_exit:
             await asyncio.sleep(_POLL_S)
-        left = len(endpoint.sessions)
+        left = endpoint.joined()
         log.info("drained in %.1f s (%d of %d sockets still open)", time.monotonic() - started, left, count)
         self.should_exit = True

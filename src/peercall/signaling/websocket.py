@@ -78,6 +78,10 @@ class SignalingEndpoint:
         self.admission = Admission(config.admission)
         self.draining = False
 
+    def joined(self) -> int:
+        """Sockets with a joined session (refused newcomers close by themselves)."""
+        return sum(1 for session in self.sessions if session.state is SessionState.JOINED)
+
     def drain(self, window_s: float) -> None:
         """Stop taking sessions and tell every client to reconnect (elsewhere) within ``window_s``."""
         self.draining = True
