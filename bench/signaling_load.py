@@ -128,7 +128,10 @@ def _frame(kind: str, to: str) -> str:
     return json.dumps({"type": "CANDIDATE", "dst": to, "payload": payload})
 
 
-async def _worker_main(kind: str, url: str, pairs: list[tuple[str, str]], rate: float, duration: float) -> dict:
+async def _worker_main(
+    kind: str, urls: tuple[str, str], pairs: list[tuple[str, str]], rate: float, duration: float
+) -> dict:
+    """``urls``: where each pair's first and second member connect (two nodes: relayed via Redis)."""
     clients: list[Client] = []
     readers: list[asyncio.Task[None]] = []
     pace = 1 / CONNECT_PER_S
@@ -139,13 +142,13 @@ async def _worker_main(kind: str, url: str, pairs: list[tuple[str, str]], rate: 
         a, b = Client(), Client()
         if kind == "peercall":
             t0 = time.monotonic()
-            a.ws, _ = await _open_peercall(url, first)
+            a.ws, _ = await _open_peercall(urls[0], first)
             t1 = time.monotonic()
-            b.ws, joined = await _open_peercall(url, second)
+            b.ws, joined = await _open_peercall(urls[1], second)
             join_ms += [(t1 - t0) * 1000, (time.monotonic() - t1) * 1000]
             a.partner, b.partner = joined["peer_id"], joined["peers"][0]["peer_id"]
         else:
-            a.ws, b.ws = await _open_peerjs(url, first), await _open_peerjs(url, second)
+            a.ws, b.ws = await _open_peerjs(urls[0], first), await _open_peerjs(urls[1], second)
             a.partner, b.partner = second, first
         for client in (a, b):
             clients.append(client)
@@ -179,25 +182,45 @@ async def _worker_main(kind: str, url: str, pairs: list[tuple[str, str]], rate: 
     }
 
 
-def _worker(kind: str, url: str, pairs: list[tuple[str, str]], rate: float, duration: float, out: Any) -> None:
+def _worker(
+    kind: str, urls: tuple[str, str], pairs: list[tuple[str, str]], rate: float, duration: float, out: Any
+) -> None:
     try:
-        out.put(asyncio.run(_worker_main(kind, url, pairs, rate, duration)))
+        out.put(asyncio.run(_worker_main(kind, urls, pairs, rate, duration)))
     except Exception as exc:  # report, do not hang the parent
         out.put({"error": repr(exc)})
 
 
-def run_load(kind: str, url: str, pairs: list[tuple[str, str]], rate: float, duration: float, pid: int) -> dict:
-    """Spread the pairs over worker processes; start sending together; collect figures."""
-    base_rss = rss_kib(pid)
-    chunks = [pairs[i : i + PER_WORKER // 2] for i in range(0, len(pairs), PER_WORKER // 2)]
+def run_load(
+    kind: str,
+    url: str | list[str],
+    pairs: list[tuple[str, str]],
+    rate: float,
+    duration: float,
+    pid: int | list[int],
+    *,
+    workers: int = 1,
+) -> dict:
+    """Spread the pairs over (at least ``workers``) worker processes; start sending together;
+    collect figures. Several ``url``s (nodes): worker i puts a pair's members on nodes i and
+    i+1, so most frames cross nodes; ``pid``s: the RSS figure sums the nodes."""
+    urls, pids = ([url] if isinstance(url, str) else url), ([pid] if isinstance(pid, int) else pid)
+    base_rss = sum(rss_kib(p) for p in pids)
+    size = max(1, min(PER_WORKER // 2, -(-len(pairs) // workers)))
+    chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
     out: Any = mp.get_context("spawn").Queue()
-    procs = [mp.get_context("spawn").Process(target=_worker, args=(kind, url, c, rate, duration, out)) for c in chunks]
+    procs = [
+        mp.get_context("spawn").Process(
+            target=_worker, args=(kind, (urls[n % len(urls)], urls[(n + 1) % len(urls)]), chunk, rate, duration, out)
+        )
+        for n, chunk in enumerate(chunks)
+    ]
     for proc in procs:
         proc.start()
     # Connections are held during the send phase: sample the server's memory then.
     connect_s = len(pairs) * 2 / CONNECT_PER_S / max(1, len(procs)) + 3
     time.sleep(min(connect_s + duration / 2, connect_s + 30))
-    peak_rss = rss_kib(pid)
+    peak_rss = sum(rss_kib(p) for p in pids)
     results = [out.get(timeout=600) for _ in procs]
     for proc in procs:
         proc.join(10)
@@ -223,25 +246,32 @@ def run_load(kind: str, url: str, pairs: list[tuple[str, str]], rate: float, dur
 
 
 # ---- servers ---------------------------------------------------------------------------
+# All load comes from one address here: lift the per-address caps (the node-wide cap stays).
+LIFTED_LIMITS = {
+    "PEERCALL_LOG_LEVEL": "warning",
+    "PEERCALL_MAX_CONNECTIONS_PER_IP": "100000",
+    "PEERCALL_CONNECT_RATE_PER_IP": "100000",
+    "PEERCALL_CONNECT_BURST_PER_IP": "100000",
+}
+
+
+def peercall_pairs(base_url: str, api_key: str, secret: str, count: int) -> list[tuple[str, str]]:
+    """``count`` rooms of two and a join token for each member (signed locally: fast)."""
+    issuer = TokenIssuer(secret)
+    rooms = asyncio.run(_create_rooms(base_url, api_key, count))
+    pairs = []
+    for n, room in enumerate(rooms):
+        a, _ = issuer.issue(room, f"a{n}", "A", "participant", 3600)
+        b, _ = issuer.issue(room, f"b{n}", "B", "participant", 3600)
+        pairs.append((a, b))
+    return pairs
+
+
 def peercall_run(tmp: Path, clients: int, rate: float, duration: float) -> dict:
     secret = secrets.token_urlsafe(48)
-    # All load comes from one address here: lift the per-address caps (the node-wide cap stays).
-    env = {
-        "PEERCALL_TOKEN_SECRET": secret,
-        "PEERCALL_LOG_LEVEL": "warning",
-        "PEERCALL_MAX_CONNECTIONS_PER_IP": "100000",
-        "PEERCALL_CONNECT_RATE_PER_IP": "100000",
-        "PEERCALL_CONNECT_BURST_PER_IP": "100000",
-    }
-    server = start_server(tmp, extra_env=env)
+    server = start_server(tmp, extra_env={"PEERCALL_TOKEN_SECRET": secret, **LIFTED_LIMITS})
     try:
-        issuer = TokenIssuer(secret)
-        rooms = asyncio.run(_create_rooms(server.base_url, server.api_key, clients // 2))
-        pairs = []
-        for n, room in enumerate(rooms):
-            a, _ = issuer.issue(room, f"a{n}", "A", "participant", 3600)
-            b, _ = issuer.issue(room, f"b{n}", "B", "participant", 3600)
-            pairs.append((a, b))
+        pairs = peercall_pairs(server.base_url, server.api_key, secret, clients // 2)
         url = server.base_url.replace("http", "ws", 1) + "/ws"
         return run_load("peercall", url, pairs, rate, duration, server.process.pid)
     finally:

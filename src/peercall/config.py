@@ -155,6 +155,12 @@ class Settings(BaseSettings):
     stats_max_rows_per_call: int = Field(20_000, ge=10, description="Stats timeline rows kept per call")
     max_participants_cap: int = Field(4, ge=2, le=16, description="Largest room (a mesh: each sends N-1 times)")
     shutdown_grace_s: float = Field(5.0, ge=0)
+    drain_timeout_s: float = Field(
+        30.0, ge=0, le=3600, description="SIGTERM: wait this long for clients to move to other nodes (0: exit at once)"
+    )
+    drain_window_s: float = Field(
+        10.0, ge=0, le=600, description="Drained clients reconnect at a random moment within this window"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line")
 

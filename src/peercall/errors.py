@@ -67,6 +67,8 @@ ERRORS: dict[str, ErrorKind] = {
     "token_revoked": ErrorKind(401, True, 4001),
     "too_many_connections": ErrorKind(429, True, 4029),
     "server_busy": ErrorKind(503, True, 4503),
+    # The node is shutting down (SIGTERM): connect again, the balancer sends you elsewhere.
+    "draining": ErrorKind(503, True, 4015),
     "token_not_revocable": ErrorKind(409, False),
     "media_failed": ErrorKind(422, False),
     "invalid_webhook_url": ErrorKind(422, False),

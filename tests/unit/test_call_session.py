@@ -153,3 +153,21 @@ async def test_deleting_a_room_ends_the_call_for_everyone(harness: Harness):
     b, b_out = harness.client()
     await b.receive(harness.join_frame(room.id, "bob"))
     assert b_out[-1]["code"] == "room_not_found"
+
+
+async def test_drain_tells_joined_clients_to_move_and_refuses_the_rest(harness: Harness):
+    """SIGTERM's drain: a joined member gets `drain` (and keeps its place: the socket going
+    away suspends it, so it can resume elsewhere); a socket that has not joined is refused."""
+    room = await harness.rooms.create_room("r", 2, {})
+    alice, alice_out = harness.client()
+    waiting, waiting_out = harness.client()
+    await alice.receive(harness.join_frame(room.id, "alice"))
+    alice.drain(2500)
+    waiting.drain(2500)
+    assert alice_out[-1] == {"type": "drain", "reconnect_within_ms": 2500}
+    assert alice.state is SessionState.JOINED
+    assert waiting_out[-1]["code"] == "draining" and waiting_out[-1]["fatal"] is True
+    assert waiting.state is SessionState.CLOSED
+    await alice.socket_closed()  # the client left the draining node's socket
+    assert await harness.rooms.hub.is_suspended(room.id, alice_out[0]["peer_id"])
+    await harness.keeper.close()

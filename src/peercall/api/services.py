@@ -54,6 +54,11 @@ class Services:
     recorder: RecorderService | None = field(default=None)
     webhooks: WebhookDispatcher | None = field(default=None)
 
+    @property
+    def sessions_shared(self) -> bool:
+        """Sessions live in Redis, so another node can resume them (a drain can move clients)."""
+        return isinstance(self.hub, RedisHub)
+
     async def close(self) -> None:
         if self.sweeper is not None:
             await self.sweeper.stop()

@@ -76,6 +76,10 @@ def _ordered(raws: list[str]) -> list[Member]:
     return [_member(raw) for raw in sorted(raws, key=lambda raw: json.loads(raw).get("_order", 0))]
 
 
+POOL_SIZE = 64
+POOL_WAIT_S = 10.0
+
+
 class RedisHub:
     """The :class:`~peercall.hub.base.Hub` for several nodes; open with :meth:`connect`."""
 
@@ -103,7 +107,13 @@ class RedisHub:
     async def connect(
         cls, url: str, *, node_id: str | None = None, prefix: str = "pc", heartbeat_s: float = HEARTBEAT_S
     ) -> RedisHub:
-        client = aioredis.from_url(url, decode_responses=True)
+        # A bounded pool that *waits* for a free connection: the default one raises
+        # MaxConnectionsError past 100 commands in flight, which a reconnect storm (every
+        # client of a dead node resuming at once) turned into `internal` errors and lost sessions.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, decode_responses=True, max_connections=POOL_SIZE, timeout=POOL_WAIT_S
+        )
+        client = aioredis.Redis.from_pool(pool)
         hub = cls(client, node_id=node_id, prefix=prefix, heartbeat_s=heartbeat_s)
         await hub.start()
         return hub

@@ -8,6 +8,10 @@ e.g. it restarted) it *joins again* with the original token; ``session_expired``
 grace period is over) ends it with reason ``timeout``. Peer connections are none of its
 business: they keep carrying media meanwhile (see :class:`~.peer.Peer`).
 
+A ``drain`` frame (the node is shutting down) makes it leave the socket after a random
+delay within the frame's window and resume at once, through the same URL: the balancer
+sends the new socket to another node, so one node's clients do not all arrive together.
+
 Iterating it yields the server's frames, each once and in order (numbered frames at or
 below ``last_seq`` are dropped), interleaved with :class:`SessionChange` items.
 """
@@ -45,7 +49,7 @@ EndReason = Literal["left", "room_ended", "error", "disconnected", "timeout"]
 """Why a Peer ended: ``timeout`` = it was away longer than the server's grace period."""
 SignalingState = Literal["connected", "reconnecting", "closed"]
 
-RECONNECTABLE: Final = frozenset({"idle_timeout", "slow_consumer", "internal", "resume_failed"})
+RECONNECTABLE: Final = frozenset({"idle_timeout", "slow_consumer", "internal", "resume_failed", "draining"})
 """Fatal server error codes after which resuming (or joining again) may succeed."""
 
 
@@ -139,6 +143,7 @@ class ResilientSignaling:
         self._up = asyncio.Event()
         self._up.set()
         self._stopped = asyncio.Event()
+        self._mover: asyncio.Task[None] | None = None
 
     @property
     def label(self) -> str:
@@ -168,6 +173,8 @@ class ResilientSignaling:
                 self.last_seq = seq
             if frame["type"] == "error" and frame.get("fatal"):
                 self._fatal = str(frame.get("code"))
+            elif frame["type"] == "drain":
+                self._move_soon(frame)
             return frame
         raise StopAsyncIteration
 
@@ -190,10 +197,29 @@ class ResilientSignaling:
     async def close(self) -> None:
         """Stop for good (idempotent): no reconnection, iterations end."""
         self._stopped.set()
+        if self._mover is not None:
+            self._mover.cancel()
         self._set_state("closed", "closed")
         await self.client.close()
 
     # -- internals ----------------------------------------------------------------
+
+    def _move_soon(self, frame: Frame) -> None:
+        """Leave the draining node's socket after a random delay; the loss resumes elsewhere."""
+        within = frame.get("reconnect_within_ms")
+        window = within / 1000 if isinstance(within, int | float) and within > 0 else 0.0
+        delay = random.uniform(0, window)
+        client = self.client
+        logger.info("peer %s: node draining, moving in %.2f s", self.label, delay)
+
+        async def move() -> None:
+            await asyncio.sleep(delay)
+            if self.client is client and self.state == "connected" and not self._stopped.is_set():
+                self._fatal = "draining"  # the cause of the loss; retryable
+                await client.close()
+
+        if self._mover is None or self._mover.done():
+            self._mover = asyncio.create_task(move(), name="signaling-drain-move")
 
     def _set_state(self, new: SignalingState, why: str) -> None:
         if new != self.state:

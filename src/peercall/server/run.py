@@ -1,4 +1,4 @@
-"""Run one node with uvicorn (SIGTERM/SIGINT: stop accepting, close sockets, exit)."""
+"""Run one node with uvicorn (SIGTERM: drain the clients to other nodes, then exit; SIGINT: stop)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import uvicorn
 from peercall.api.app import create_app
 from peercall.config import Settings
 from peercall.observability.logs import configure_logging
+from peercall.server.drain import DrainingServer
 from peercall.server.tls import ensure_self_signed, local_addresses
 
 log = logging.getLogger("peercall")
@@ -36,8 +37,9 @@ def serve(settings: Settings) -> None:
                     lan = f"{scheme}://{address}:{settings.port}/demo"
                     print(f"  from another device on your network: {lan}", flush=True)
     print(f"\n  API docs: {base}/docs\n", flush=True)
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         ssl_certfile=str(ssl_files[0]) if ssl_files else None,
@@ -56,4 +58,4 @@ def serve(settings: Settings) -> None:
         proxy_headers=False,
         server_header=False,
     )
-    uvicorn.Server(config).run()
+    DrainingServer(config, app, timeout_s=settings.drain_timeout_s, window_s=settings.drain_window_s).run()

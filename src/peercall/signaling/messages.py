@@ -1,4 +1,5 @@
-"""Client→server frames of protocol v1 as pydantic models (see docs/protocol.md).
+"""Client→server frames of protocol v1 as pydantic models (see docs/protocol.md), and
+the server→client frames that have a model (``drain``).
 
 Models forbid unknown fields and bound every string, so a frame that passes
 :func:`parse_client_frame` is safe to relay.
@@ -183,6 +184,15 @@ RelayFrame = Offer | Answer | IceCandidate
 # Every frame type a client may send, read off the models (one list to keep up to date).
 CLIENT_TYPES = frozenset(get_args(model.model_fields["type"].annotation)[0] for model in get_args(AnyClientFrame))
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)
+
+
+class Drain(_Frame):
+    """Server → client: this node is shutting down. Reconnect (``resume``) after a random
+    delay in ``[0, reconnect_within_ms]`` so one node's clients do not all land at once;
+    the balancer sends the new socket to another node, where the session lives on (Redis)."""
+
+    type: Literal["drain"] = "drain"
+    reconnect_within_ms: Annotated[int, Field(ge=0, le=600_000)]
 
 
 def parse_client_frame(text: str) -> AnyClientFrame:

@@ -29,6 +29,7 @@ from peercall.signaling import PROTOCOL_VERSION
 from peercall.signaling.messages import (
     AnyClientFrame,
     ChatArchive,
+    Drain,
     Join,
     Leave,
     MediaState,
@@ -119,6 +120,14 @@ class SignalingSession:
         if error.kind.fatal:
             self._failed = True
             self._set_state(SessionState.CLOSED)
+
+    def drain(self, reconnect_within_ms: int) -> None:
+        """The node is shutting down: a joined client is told to move (it resumes elsewhere),
+        one that has not joined yet is refused (it connects again, elsewhere)."""
+        if self.state is SessionState.JOINED:
+            self._deliver(Drain(reconnect_within_ms=reconnect_within_ms).model_dump())
+        else:
+            self.fail(PeercallError("draining", "this node is shutting down; connect again"))
 
     async def receive(self, text: str) -> None:
         if self.state is SessionState.CLOSED:

@@ -76,6 +76,17 @@ class SignalingEndpoint:
         self._config = config
         self.sessions: set[SignalingSession] = set()
         self.admission = Admission(config.admission)
+        self.draining = False
+
+    def joined(self) -> int:
+        """Sockets with a joined session (refused newcomers close by themselves)."""
+        return sum(1 for session in self.sessions if session.state is SessionState.JOINED)
+
+    def drain(self, window_s: float) -> None:
+        """Stop taking sessions and tell every client to reconnect (elsewhere) within ``window_s``."""
+        self.draining = True
+        for session in list(self.sessions):
+            session.drain(int(window_s * 1000))
 
     async def __call__(self, websocket: WebSocket) -> None:
         ip = websocket.client.host if websocket.client else "unknown"
@@ -101,7 +112,9 @@ class SignalingEndpoint:
         try:
             self.admission.admit(ip)
             admitted = True
-            if not origin_allowed(
+            if self.draining:  # a clear, retryable refusal: the client connects again, elsewhere
+                session.fail(PeercallError("draining", "this node is shutting down; connect again"))
+            elif not origin_allowed(
                 websocket.headers.get("origin"), websocket.headers.get("host"), self._config.allowed_origins
             ):
                 session.fail(PeercallError("origin_forbidden", "this origin may not open a call connection"))

@@ -61,6 +61,7 @@ export const ErrorCode = Object.freeze({
   SessionExpired: 'session_expired',
   IdleTimeout: 'idle_timeout',
   SlowConsumer: 'slow_consumer',
+  Draining: 'draining',
   Forbidden: 'forbidden',
   ParticipantNotFound: 'participant_not_found',
   Removed: 'removed',

@@ -42,7 +42,7 @@ export const NO_RECONNECT = Object.freeze({ nextRetryDelayMs: () => null });
 /** Failures after which joining again with the same token may succeed. */
 const RECONNECTABLE = new Set(/** @type {string[]} */ ([
   ErrorCode.ConnectionLost, ErrorCode.ConnectionFailed, ErrorCode.IdleTimeout,
-  ErrorCode.SlowConsumer, ErrorCode.Internal, ErrorCode.ResumeFailed,
+  ErrorCode.SlowConsumer, ErrorCode.Internal, ErrorCode.ResumeFailed, ErrorCode.Draining,
 ]));
 
 /** @param {PeercallError} error */

@@ -4,7 +4,10 @@
  * Responsibilities: open the socket, send `join` and wait for `joined`, keep the session
  * alive with `ping` every 10 s, detect a dead server, parse incoming frames and hand them
  * out as `frame` events, turn server `error` frames into {@link PeercallError}s, and buffer
- * outgoing frames (bounded) until the session is joined. It knows nothing about WebRTC.
+ * outgoing frames (bounded) until the session is joined. On a `drain` frame (the node is
+ * shutting down) it closes the socket after a random delay within the frame's window, with
+ * the retryable error `draining`, so the Call resumes the session on another node and one
+ * node's clients do not all reconnect at once. It knows nothing about WebRTC.
  *
  * @module signal-client
  */
@@ -53,6 +56,8 @@ export class SignalClient extends Emitter {
   #pingTimer;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #drainTimer;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #moveTimer;
 
   /** @param {string} url the `ws(s)://…/ws` URL */
   constructor(url) {
@@ -216,9 +221,27 @@ export class SignalClient extends Emitter {
         this.emit('error', error);
         return;
       }
+      case 'drain':
+        this.#moveSoon(frame);
+        this.emit('frame', frame);
+        return;
       default:
         this.emit('frame', frame);
     }
+  }
+
+  /**
+   * Leave a draining node: close the socket after a random delay within the window; the
+   * `close` event carries the retryable `draining` error, and the Call resumes elsewhere.
+   * @param {Record<string, any>} frame
+   */
+  #moveSoon(frame) {
+    if (this.#moveTimer !== undefined) return;
+    const within = Number.isFinite(frame.reconnect_within_ms) ? Math.max(0, frame.reconnect_within_ms) : 0;
+    this.#moveTimer = setTimeout(() => {
+      this.#fatal ??= new PeercallError(ErrorCode.Draining, 'The call server is shutting down; moving to another.', { fatal: true });
+      this.#ws?.close(4000, 'draining');
+    }, Math.random() * within);
   }
 
   #writable() {
@@ -256,6 +279,7 @@ export class SignalClient extends Emitter {
   #stopTimers() {
     clearInterval(this.#pingTimer);
     clearTimeout(this.#drainTimer);
+    clearTimeout(this.#moveTimer);
     this.#pingTimer = undefined;
     this.#drainTimer = undefined;
   }

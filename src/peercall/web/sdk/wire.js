@@ -23,6 +23,7 @@ const CLOSE_CODES = /** @type {Record<number, string>} */ ({
   4011: ErrorCode.ResumeFailed,
   4012: ErrorCode.SessionExpired,
   4013: ErrorCode.SlowConsumer,
+  4015: ErrorCode.Draining,
   4029: ErrorCode.RateLimitAbuse,
   4403: ErrorCode.OriginForbidden,
   4500: ErrorCode.Internal,

@@ -18,6 +18,7 @@ export default {
   'error.connection_lost': 'Die Verbindung zum Anrufserver wurde unterbrochen.',
   'error.idle_timeout': 'Die Verbindung zum Anrufserver wurde unterbrochen.',
   'error.slow_consumer': 'Die Verbindung zum Anrufserver war zu langsam und wurde geschlossen.',
+  'error.draining': 'Der Anrufserver wird neu gestartet. Die Verbindung wird zu einem anderen hergestellt …',
   'error.rate_limited': 'Es wurden zu viele Anfragen an den Anrufserver gesendet. Bitte versuchen Sie es gleich noch einmal.',
   'error.removed': 'Der Gastgeber hat Sie aus diesem Anruf entfernt. Dieser Link gilt dafür nicht mehr.',
   'error.forbidden': 'Das darf nur der Gastgeber.',

@@ -19,6 +19,7 @@ export default {
   'error.connection_lost': 'The connection to the call server was lost.',
   'error.idle_timeout': 'The connection to the call server was lost.',
   'error.slow_consumer': 'The connection to the call server was too slow and was closed.',
+  'error.draining': 'The call server is restarting. Reconnecting to another one…',
   'error.rate_limited': 'Too many requests were sent to the call server. Please try again in a moment.',
   'error.removed': 'The host removed you from this call. This link no longer works for it.',
   'error.forbidden': 'Only the host can do that.',
