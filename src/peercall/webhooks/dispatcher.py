@@ -86,6 +86,7 @@ class WebhookDispatcher:
 
     async def _run(self) -> None:
         while True:
+            self._wake.clear()  # before claiming: an event published meanwhile wakes the next wait
             try:
                 batch = await self.store.claim_due(limit=self.policy.concurrency * 4, lease_s=self._lease_s())
                 if batch:
@@ -93,7 +94,6 @@ class WebhookDispatcher:
                     continue  # more may be due
             except Exception:  # the database may be briefly away; try again on the next tick
                 log.exception("webhook dispatch round failed")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.policy.poll_s)
 
@@ -111,15 +111,20 @@ class WebhookDispatcher:
                 )
                 body = delivery.payload.encode()
                 assert self._client is not None
-                response = await self._client.post(
-                    endpoint.url,
-                    content=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        SIGNATURE_HEADER: sign(body, endpoint.secret),
-                        EVENT_HEADER: delivery.event,
-                        EVENT_ID_HEADER: delivery.event_id,
-                    },
+                # One deadline for the whole attempt: httpx's timeout is per read, so a
+                # receiver trickling bytes could otherwise hold a slot for ever.
+                response = await asyncio.wait_for(
+                    self._client.post(
+                        endpoint.url,
+                        content=body,
+                        headers={
+                            "Content-Type": "application/json",
+                            SIGNATURE_HEADER: sign(body, endpoint.secret),
+                            EVENT_HEADER: delivery.event,
+                            EVENT_ID_HEADER: delivery.event_id,
+                        },
+                    ),
+                    self.policy.timeout_s,
                 )
                 status = response.status_code
                 if not 200 <= status < 300:
@@ -128,6 +133,8 @@ class WebhookDispatcher:
                 error = refused.message
             except httpx.HTTPError as failed:
                 error = f"{type(failed).__name__}: {failed}"[:300]
+            except TimeoutError:
+                error = f"no answer within {self.policy.timeout_s:g} s"
             if error is None:
                 outcome, next_at = "delivered", time.time()
             elif attempts >= self.policy.max_attempts:
@@ -136,7 +143,7 @@ class WebhookDispatcher:
             else:
                 outcome, next_at = "pending", time.time() + self.policy.delay(attempts)
             await self.store.record_attempt(
-                delivery.id,
+                delivery,
                 status=outcome,
                 attempts=attempts,
                 response_status=status,

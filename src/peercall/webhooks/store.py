@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,6 +45,7 @@ class Delivery:
     created_at: float
     last_attempt_at: float | None
     url: str = ""
+    lease: float = 0.0  # this node's claim (lease_until it set); 0: not claimed
 
 
 def _endpoint(row: Any) -> Endpoint:
@@ -159,12 +160,13 @@ class WebhookStore:
                 )
             ).all()
         claimed: list[tuple[Delivery, Endpoint]] = []
+        mine = now + lease_s
         for row_id, lease in due:
             async with self._engine.begin() as conn:
                 won = await conn.execute(
                     webhook_deliveries.update()
                     .where(d.id == row_id, d.status == "pending", d.lease_until == lease)
-                    .values(lease_until=now + lease_s)
+                    .values(lease_until=mine)
                 )
                 if not won.rowcount:
                     continue  # another node took it
@@ -172,24 +174,27 @@ class WebhookStore:
                 target = (
                     await conn.execute(sa.select(webhook_endpoints).where(webhook_endpoints.c.id == row.endpoint_id))
                 ).one()
-            claimed.append((_delivery(row, target.url), _endpoint(target)))
+            claimed.append((replace(_delivery(row, target.url), lease=mine), _endpoint(target)))
         return claimed
 
     async def record_attempt(
         self,
-        delivery_id: str,
+        delivery: Delivery,
         *,
         status: str,
         attempts: int,
         response_status: int | None,
         error: str | None,
         next_attempt_at: float,
-    ) -> None:
+    ) -> bool:
+        """Store an attempt's outcome, only while our claim holds: a node whose lease lapsed
+        (it hung, another node took the row) must not overwrite the new owner's result."""
         now = time.time()
+        d = webhook_deliveries.c
         async with self._engine.begin() as conn:
-            await conn.execute(
+            done = await conn.execute(
                 webhook_deliveries.update()
-                .where(webhook_deliveries.c.id == delivery_id)
+                .where(d.id == delivery.id, d.lease_until == delivery.lease)
                 .values(
                     status=status,
                     attempts=attempts,
@@ -200,6 +205,7 @@ class WebhookStore:
                     lease_until=0.0,
                 )
             )
+        return bool(done.rowcount)
 
     async def deliveries(self, owner: str, limit: int = 100, endpoint_id: str | None = None) -> list[Delivery]:
         """The delivery log of one API key's endpoints, newest first."""
