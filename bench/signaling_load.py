@@ -8,7 +8,8 @@ ratios against PeerJS: ``throughput_ratio`` (ours/theirs, higher is better),
 ``p99_ratio`` and ``mem_ratio`` (ours/theirs, lower is better).
 
 Load generators run in separate processes (at most 20,000 open files per process here),
-each holding whole pairs; the server is another process.
+each holding whole pairs; the server is another process. ``run_load`` also spreads the
+pairs over several nodes of a Redis cluster (bench/reconnect_storm.py's scaling phase).
 
     python bench/signaling_load.py [--clients N] [--rate R] [--duration S] [--quick] [--json]
 """
