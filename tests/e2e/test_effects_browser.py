@@ -169,6 +169,5 @@ async def test_effects_blur_mask_at_remote_without_renegotiation(server: ServerP
         u for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss") and urlparse(u).hostname != base
     ]
     assert not foreign, foreign
-    assert any("/vendor/selfie-segmentation/" in u and u.endswith(".tflite") for u in requests), (
-        "model not served by peercall"
-    )
+    assert any("/sdk/effects/model/" in u and u.endswith(".tflite") for u in requests), "model not served by peercall"
+    assert any("/vendor/tasks-vision/wasm/" in u and u.endswith(".wasm") for u in requests), "wasm not from peercall"

@@ -84,6 +84,9 @@ def mount_static(app: FastAPI) -> None:
     selfie = vendor_dir() / "@mediapipe" / "selfie_segmentation"
     if selfie.is_dir():  # person segmentation model + wasm for in-call effects
         app.mount("/vendor/selfie-segmentation", StaticFiles(directory=selfie), name="selfie-segmentation")
+    tasks = vendor_dir() / "@mediapipe" / "tasks-vision"
+    if tasks.is_dir():  # MediaPipe Tasks runtime (wasm) the effects' segmentation worker runs on
+        app.mount("/vendor/tasks-vision", StaticFiles(directory=tasks), name="tasks-vision")
     # SHA-256 for file transfers (incremental: WebCrypto cannot hash a file in pieces).
     noble = vendor_dir() / "@noble" / "hashes"
     if Path(noble).is_dir():
