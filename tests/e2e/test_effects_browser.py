@@ -130,7 +130,9 @@ async def test_effects_blur_mask_at_remote_without_renegotiation(server: ServerP
         await wait_decoding(page_a, min_frames=20)
         assert await page_c.locator("[data-testid=effects-picker]").count() == 1  # the UI's controls
         await settle(page_a, 1.0)
-        before = await grab(page_a)
+        # Compare like with like: under CPU load the sender starts at 320x240 and ramps up.
+        before = await grab_until(page_a, lambda im: im.shape == (480, 640), timeout_s=20)
+        assert before.shape == (480, 640), before.shape
         sdp_before = await page_c.evaluate("() => window.__sdpCount")
         assert sdp_before >= 1, "setLocalDescription was not counted"
 
@@ -145,7 +147,9 @@ async def test_effects_blur_mask_at_remote_without_renegotiation(server: ServerP
         assert detail(blurred, PERSON) > 0.7 * detail(before, PERSON), (detail(blurred, PERSON), detail(before, PERSON))
 
         await page_c.evaluate("() => window.peercallCall.effects.disable()")
-        restored = await grab_until(page_a, lambda im: detail(im, BACKGROUND) > 0.8 * sharp_bg)
+        restored = await grab_until(
+            page_a, lambda im: im.shape == before.shape and detail(im, BACKGROUND) > 0.8 * sharp_bg, timeout_s=20
+        )
         assert detail(restored, BACKGROUND) > 0.8 * detail(before, BACKGROUND)
 
         # The host asks; the participant's app consents; only then is the region masked.
