@@ -16,6 +16,8 @@ export const MODEL_URL = new URL('./model/selfie_segmentation_landscape.tflite',
 const WORKER_URL = new URL('./segmenter-worker.js', import.meta.url);
 
 const WARM_UP = 3;
+const MAX_RATE_HZ = 15;
+const RECOVER_AFTER = 45; // masks (3 s at 15 Hz)
 
 /** Input sizes tried in order as inference gets slower (width × height). */
 const SIZES = [[256, 144], [192, 108], [160, 90]];
@@ -40,12 +42,13 @@ export class Segmenter {
   #busy = false;
   #last = 0;
   #size = 0;
-  rateHz = 15;
+  rateHz = MAX_RATE_HZ;
+  #fast = 0;
   /** Mean inference ms in the worker (exponential average). */
   ms = 0;
   #onAdapt;
 
-  /** @param {{onAdapt?: (info: {width: number, height: number, rateHz: number, ms: number}) => void}} [opts] */
+  /** @param {{onAdapt?: (info: {width: number, height: number, rateHz: number, ms: number, recovered?: boolean}) => void}} [opts] */
   constructor(opts = {}) {
     this.#onAdapt = opts.onAdapt ?? (() => {});
   }
@@ -99,17 +102,39 @@ export class Segmenter {
     else createImageBitmap(this.#input).then(send, () => { this.#busy = false; });
   }
 
-  /** Lower the input size, then the rate, while inference takes more than half its period. */
+  /**
+   * Lower the input size, then the rate, while inference takes more than half its period;
+   * step back up (rate first) after {@link RECOVER_AFTER} masks at under a quarter of it,
+   * so a burst of load on a busy machine does not cost quality for the rest of the call.
+   */
   adapt() {
-    if (this.ms <= 500 / this.rateHz) return;
-    if (this.#size < SIZES.length - 1) {
-      this.#size += 1;
-      const [width, height] = SIZES[this.#size];
-      Object.assign(this.#input, { width, height });
-    } else if (this.rateHz > 2) {
-      this.rateHz = Math.max(2, Math.floor(this.rateHz / 2));
-    } else return;
-    this.#onAdapt({ width: this.#input.width, height: this.#input.height, rateHz: this.rateHz, ms: Math.round(this.ms) });
+    const period = 1000 / this.rateHz;
+    if (this.ms <= period / 2) {
+      this.#fast = this.ms < period / 4 ? this.#fast + 1 : 0;
+      if (this.#fast < RECOVER_AFTER) return;
+      this.#fast = 0;
+      if (this.rateHz < MAX_RATE_HZ) this.rateHz = Math.min(MAX_RATE_HZ, this.rateHz * 2);
+      else if (this.#size > 0) this.#resize(this.#size - 1);
+      else return;
+      this.#onAdapt({ ...this.#info(), recovered: true });
+      return;
+    }
+    this.#fast = 0;
+    if (this.#size < SIZES.length - 1) this.#resize(this.#size + 1);
+    else if (this.rateHz > 2) this.rateHz = Math.max(2, Math.floor(this.rateHz / 2));
+    else return;
+    this.#onAdapt(this.#info());
+  }
+
+  /** @param {number} index into SIZES */
+  #resize(index) {
+    this.#size = index;
+    const [width, height] = SIZES[index];
+    Object.assign(this.#input, { width, height });
+  }
+
+  #info() {
+    return { width: this.#input.width, height: this.#input.height, rateHz: this.rateHz, ms: Math.round(this.ms) };
   }
 
   close() {
