@@ -8,7 +8,9 @@ same run: the same pipeline with no processor (pass-through: frame copy + re-wra
     python bench/effects.py [--seconds S] [--quick] [--json]
 
 Keys (``--json``, last line): ``fps``, ``ms_per_frame``, ``segmentation_ms``,
-``passthrough_fps``, ``passthrough_ms``, ``segmentation_input``, ``segmentation_rate_hz``.
+``passthrough_fps``, ``passthrough_ms``, ``segmentation_input``, ``segmentation_rate_hz``,
+``main_thread_max_lag_ms`` / ``passthrough_max_lag_ms`` (worst lateness of a 10 ms timer on
+the page's main thread while measuring: how much the effect starves the call's own work).
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ async ([seconds, blur]) => {
     while (!segmenter.hasMask && performance.now() - t0 < 30000) await new Promise((r) => setTimeout(r, 100));
   }
   const reader = new MediaStreamTrackProcessor({ track: pipeline.output }).readable.getReader();
+  // Main-thread starvation: how late a 10 ms timer fires (the call's signaling, watchdog and
+  // UI share this thread with the compositor).
+  let lag = 0, due = performance.now() + 10;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    lag = Math.max(lag, now - due);
+    due = now + 10;
+  }, 10);
   let frames = 0;
   const start = performance.now();
   while (performance.now() - start < seconds * 1000) {
@@ -51,8 +61,10 @@ async ([seconds, blur]) => {
     frames += 1;
   }
   const elapsed = (performance.now() - start) / 1000;
+  clearInterval(timer);
   const out = { fps: frames / elapsed, ms: pipeline.msPerFrame, segMs: segmenter ? segmenter.ms : 0,
-                rate: segmenter ? segmenter.rateHz : 0 };
+                rate: segmenter ? segmenter.rateHz : 0, lag,
+                input: segmenter ? `${segmenter.mask.width}x${segmenter.mask.height}` : '' };
   reader.cancel(); pipeline.stop(); cam.stop(); segmenter?.close();
   return out;
 }
@@ -76,6 +88,9 @@ async def run(seconds: float, camera: str | None) -> dict[str, object]:
         "ms_per_frame": round(blur["ms"], 2),
         "segmentation_ms": round(blur["segMs"], 1),
         "segmentation_rate_hz": blur["rate"],
+        "segmentation_input": blur["input"],
+        "main_thread_max_lag_ms": round(blur["lag"], 1),
+        "passthrough_max_lag_ms": round(passthrough["lag"], 1),
         "passthrough_fps": round(passthrough["fps"], 1),
         "passthrough_ms": round(passthrough["ms"], 2),
         "seconds": seconds,

@@ -15,7 +15,7 @@ export const TASKS_BASE = '/vendor/tasks-vision/';
 export const MODEL_URL = new URL('./model/selfie_segmentation_landscape.tflite', import.meta.url).href;
 const WORKER_URL = new URL('./segmenter-worker.js', import.meta.url);
 
-const WARM_UP = 3;
+const WARM_UP = 10; // masks not averaged: the first real frames still run slow
 const MAX_RATE_HZ = 15;
 const RECOVER_AFTER = 45; // masks (3 s at 15 Hz)
 
