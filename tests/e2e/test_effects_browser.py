@@ -138,6 +138,8 @@ async def test_effects_blur_mask_at_remote_without_renegotiation(server: ServerP
 
         await page_c.evaluate("() => window.peercallCall.effects.blurBackground()")
         await page_c.wait_for_function("() => window.peercallCall.effects.state.segmentationMs > 0", timeout=20000)
+        # Inference runs off the page's main thread (the call's own work must not starve).
+        assert any(w.url.endswith("/sdk/effects/segmenter-worker.js") for w in page_c.workers), page_c.workers
         sharp_bg = detail(before, BACKGROUND)
         blurred = await grab_until(page_a, lambda im: detail(im, BACKGROUND) < 0.6 * sharp_bg)
         assert detail(blurred, BACKGROUND) < 0.6 * detail(before, BACKGROUND), (

@@ -65,7 +65,10 @@ export class Segmenter {
       throw err;
     });
     worker.onmessage = (event) => this.#onMessage(event.data);
-    worker.onerror = (event) => console.warn('[peercall] segmentation worker error', event.message);
+    worker.onerror = (event) => {
+      this.#busy = false;
+      console.warn('[peercall] segmentation worker error', event.message);
+    };
     this.#worker = worker;
   }
 
