@@ -81,9 +81,9 @@ def mount_static(app: FastAPI) -> None:
     swagger = vendor_dir() / "swagger-ui-dist"
     if Path(swagger).is_dir():
         app.mount("/vendor/swagger-ui", StaticFiles(directory=swagger), name="swagger-ui")
-    selfie = vendor_dir() / "@mediapipe" / "selfie_segmentation"
-    if selfie.is_dir():  # person segmentation model + wasm for in-call effects
-        app.mount("/vendor/selfie-segmentation", StaticFiles(directory=selfie), name="selfie-segmentation")
+    tasks = vendor_dir() / "@mediapipe" / "tasks-vision"
+    if tasks.is_dir():  # in-call effects: MediaPipe Tasks wasm for the segmentation worker (model: /sdk)
+        app.mount("/vendor/tasks-vision", StaticFiles(directory=tasks), name="tasks-vision")
     # SHA-256 for file transfers (incremental: WebCrypto cannot hash a file in pieces).
     noble = vendor_dir() / "@noble" / "hashes"
     if Path(noble).is_dir():

@@ -1,12 +1,21 @@
 /**
  * Background blur and replacement as a {@link import('./pipeline.js').FrameProcessor}.
  *
- * Cheap compositing on purpose: the blurred background is a downscale+upscale (a box blur
- * the GPU/2D canvas does almost for free) and the mask edge is softened by drawing the
- * small mask with a blur filter while scaling it up (edge smoothing).
+ * Cheap compositing on purpose (the 2D canvas is CPU-rasterized where there is no GPU):
+ * no filter ever runs at full resolution. The background blur is a blurred downscale
+ * (a few thousand pixels) drawn back up with bilinear smoothing; the mask edge is softened
+ * at the mask's own size (256×144) once per new mask and smoothed further by the upscale.
+ * Per frame that leaves four full-size draws: mask, person, background, person on top.
  *
  * @module effects/background
  */
+
+/** @param {number} w @param {number} h */
+function surface(w, h) {
+  return typeof OffscreenCanvas !== 'undefined'
+    ? new OffscreenCanvas(w, h)
+    : Object.assign(document.createElement('canvas'), { width: w, height: h });
+}
 
 /**
  * @param {import('./segmenter.js').Segmenter} segmenter
@@ -14,22 +23,34 @@
  * @returns {import('./pipeline.js').FrameProcessor}
  */
 export function backgroundProcessor(segmenter, options) {
-  const person = document.createElement('canvas');
-  const small = document.createElement('canvas');
+  const person = surface(1, 1);
+  const small = surface(1, 1);
+  const soft = surface(1, 1);
+  let softVersion = -1;
   const strength = Math.max(2, Math.min(32, options.strength ?? 12));
   return {
     name: options.mode === 'blur' ? 'background-blur' : 'background-image',
     process({ ctx, source, width, height }) {
       segmenter.request(source);
       if (!segmenter.hasMask) return; // no mask yet: pass the frame through
+      const frame = /** @type {CanvasImageSource} */ (ctx.canvas); // already holds the RGB frame
+      if (softVersion !== segmenter.maskVersion) {
+        softVersion = segmenter.maskVersion;
+        const { width: mw, height: mh } = segmenter.mask;
+        if (soft.width !== mw || soft.height !== mh) Object.assign(soft, { width: mw, height: mh });
+        const mctx = /** @type {CanvasRenderingContext2D} */ (soft.getContext('2d'));
+        mctx.globalCompositeOperation = 'copy';
+        mctx.filter = 'blur(1px)';
+        mctx.drawImage(segmenter.mask, 0, 0);
+        mctx.filter = 'none';
+      }
       if (person.width !== width || person.height !== height) Object.assign(person, { width, height });
       const pctx = /** @type {CanvasRenderingContext2D} */ (person.getContext('2d'));
+      pctx.imageSmoothingEnabled = true;
       pctx.globalCompositeOperation = 'copy';
-      pctx.filter = 'blur(2px)';
-      pctx.drawImage(segmenter.mask, 0, 0, width, height);
-      pctx.filter = 'none';
+      pctx.drawImage(soft, 0, 0, width, height);
       pctx.globalCompositeOperation = 'source-in';
-      pctx.drawImage(source, 0, 0, width, height);
+      pctx.drawImage(frame, 0, 0, width, height);
       if (options.mode === 'image' && options.image) {
         ctx.drawImage(options.image, 0, 0, width, height);
       } else {
@@ -37,12 +58,13 @@ export function backgroundProcessor(segmenter, options) {
         const sh = Math.max(6, Math.round(height / strength));
         if (small.width !== sw || small.height !== sh) Object.assign(small, { width: sw, height: sh });
         const sctx = /** @type {CanvasRenderingContext2D} */ (small.getContext('2d'));
-        sctx.drawImage(source, 0, 0, sw, sh);
+        sctx.globalCompositeOperation = 'copy';
+        sctx.filter = 'blur(1px)';
+        sctx.drawImage(frame, 0, 0, sw, sh);
+        sctx.filter = 'none';
         ctx.imageSmoothingEnabled = true;
         ctx.imageSmoothingQuality = 'low';
-        ctx.filter = 'blur(4px)';
         ctx.drawImage(small, 0, 0, width, height);
-        ctx.filter = 'none';
       }
       ctx.drawImage(person, 0, 0);
     },

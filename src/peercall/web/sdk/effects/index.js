@@ -164,7 +164,9 @@ export class VideoEffects {
 
   async #loadSegmenter() {
     if (!this.#segmenter) {
-      const seg = new Segmenter({ onAdapt: (info) => this.#init.emit(EffectsEvent.Degraded, { reason: 'slow', ...info }) });
+      const seg = new Segmenter({
+        onAdapt: ({ recovered, ...info }) => this.#init.emit(EffectsEvent.Degraded, { reason: recovered ? 'recovered' : 'slow', ...info }),
+      });
       await seg.load();
       this.#segmenter = seg;
     }

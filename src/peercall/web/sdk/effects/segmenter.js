@@ -1,104 +1,147 @@
 /**
- * Person segmentation with MediaPipe Selfie Segmentation, served by peercall itself
- * (`/vendor/selfie-segmentation/`, never a CDN).
+ * Person segmentation off the main thread: MediaPipe Tasks `ImageSegmenter` (CPU delegate)
+ * in a module worker (`segmenter-worker.js`). Everything is served by peercall itself
+ * (runtime at `/vendor/tasks-vision/`, model at `/vendor/selfie-segmentation/`), never a CDN.
  *
- * Why asynchronous: one inference costs far more than a frame period on a CPU-rendered
- * WebGL, so the pipeline never waits for it. Each `request()` starts at most one inference
- * on a small copy of the frame (landscape model, 256×144) and the compositor reuses the
- * last mask until a newer one arrives. `rateHz` and the input size drop by themselves when
- * inference is slow (see {@link Segmenter#adapt}).
+ * Why asynchronous: the compositor never waits for a mask. Each `request()` posts at most
+ * one small copy of the frame (landscape model, 256×144) to the worker and the compositor
+ * reuses the last mask until a newer one arrives. `rateHz` and the input size drop by
+ * themselves when inference is slow (see {@link Segmenter#adapt}).
  *
  * @module effects/segmenter
  */
 
-export const SEGMENTATION_BASE = '/vendor/selfie-segmentation/';
+export const TASKS_BASE = '/vendor/tasks-vision/';
+export const MODEL_URL = new URL('./model/selfie_segmentation_landscape.tflite', import.meta.url).href;
+const WORKER_URL = new URL('./segmenter-worker.js', import.meta.url);
 
-/** @type {Promise<any> | null} */
-let loading = null;
-
-/** Load the MediaPipe script once (a classic script: it defines `SelfieSegmentation`). */
-function loadLibrary(base = SEGMENTATION_BASE) {
-  if (!loading) {
-    loading = new Promise((resolve, reject) => {
-      const g = /** @type {any} */ (globalThis);
-      if (g.SelfieSegmentation) return resolve(g.SelfieSegmentation);
-      const script = document.createElement('script');
-      script.src = `${base}selfie_segmentation.js`;
-      script.onload = () => (g.SelfieSegmentation ? resolve(g.SelfieSegmentation) : reject(new Error('segmentation library did not load')));
-      script.onerror = () => { loading = null; reject(new Error('segmentation library not reachable')); };
-      document.head.append(script);
-    });
-  }
-  return loading;
-}
+const WARM_UP = 10; // masks not averaged: the first real frames still run slow
+const MAX_RATE_HZ = 15;
+const RECOVER_AFTER = 45; // masks (3 s at 15 Hz)
 
 /** Input sizes tried in order as inference gets slower (width × height). */
 const SIZES = [[256, 144], [192, 108], [160, 90]];
 
+/** @param {number} w @param {number} h */
+function canvas(w, h) {
+  return typeof OffscreenCanvas !== 'undefined'
+    ? new OffscreenCanvas(w, h)
+    : Object.assign(document.createElement('canvas'), { width: w, height: h });
+}
+
 export class Segmenter {
-  #model = /** @type {any} */ (null);
-  #input = Object.assign(document.createElement('canvas'), { width: 256, height: 144 });
+  /** @type {Worker | null} */
+  #worker = null;
+  #input = canvas(256, 144);
   /** The latest mask (alpha = person), kept until a newer one arrives. */
-  mask = Object.assign(document.createElement('canvas'), { width: 256, height: 144 });
+  mask = canvas(256, 144);
   hasMask = false;
+  /** Bumped on every new mask (lets the compositor redo per-mask work only then). */
+  maskVersion = 0;
+  #warm = 0;
   #busy = false;
   #last = 0;
   #size = 0;
-  rateHz = 15;
-  /** Mean inference ms (exponential average). */
+  rateHz = MAX_RATE_HZ;
+  #fast = 0;
+  /** Mean inference ms in the worker (exponential average). */
   ms = 0;
   #onAdapt;
 
-  /** @param {{onAdapt?: (info: {width: number, height: number, rateHz: number, ms: number}) => void}} [opts] */
+  /** @param {{onAdapt?: (info: {width: number, height: number, rateHz: number, ms: number, recovered?: boolean}) => void}} [opts] */
   constructor(opts = {}) {
     this.#onAdapt = opts.onAdapt ?? (() => {});
   }
 
-  async load(base = SEGMENTATION_BASE) {
-    const SelfieSegmentation = await loadLibrary(base);
-    const model = new SelfieSegmentation({ locateFile: (/** @type {string} */ f) => `${base}${f}` });
-    model.setOptions({ modelSelection: 1, selfieMode: false });
-    model.onResults((/** @type {any} */ r) => {
-      const ctx = /** @type {CanvasRenderingContext2D} */ (this.mask.getContext('2d'));
-      ctx.clearRect(0, 0, this.mask.width, this.mask.height);
-      ctx.drawImage(r.segmentationMask, 0, 0, this.mask.width, this.mask.height);
-      this.hasMask = true;
+  /** Start the worker and load the model; rejects when either fails. */
+  async load(base = TASKS_BASE, model = MODEL_URL) {
+    const worker = new Worker(WORKER_URL, { type: 'module', name: 'peercall-segmenter' });
+    await new Promise((resolve, reject) => {
+      worker.onmessage = (event) => (event.data.type === 'ready' ? resolve(null) : reject(new Error(event.data.message)));
+      worker.onerror = (event) => reject(new Error(event.message || 'segmentation worker failed to start'));
+      worker.postMessage({ type: 'init', wasm: new URL(base, location.href).href, model: new URL(model, location.href).href });
+    }).catch((err) => {
+      worker.terminate();
+      throw err;
     });
-    await model.initialize();
-    this.#model = model;
+    worker.onmessage = (event) => this.#onMessage(event.data);
+    worker.onerror = (event) => {
+      this.#busy = false;
+      console.warn('[peercall] segmentation worker error', event.message);
+    };
+    this.#worker = worker;
+  }
+
+  /** @param {any} msg */
+  #onMessage(msg) {
+    this.#busy = false;
+    if (msg.type === 'error') {
+      console.warn('[peercall] segmentation failed', msg.message);
+      return;
+    }
+    if (msg.type !== 'mask') return;
+    // The first real frames are still slow (wasm/XNNPACK warm-up): no average, no adapting.
+    if (++this.#warm > WARM_UP) this.ms = this.ms ? this.ms * 0.8 + msg.ms * 0.2 : msg.ms;
+    if (msg.alpha) {
+      if (this.mask.width !== msg.width || this.mask.height !== msg.height) Object.assign(this.mask, { width: msg.width, height: msg.height });
+      const ctx = /** @type {CanvasRenderingContext2D} */ (this.mask.getContext('2d'));
+      ctx.putImageData(new ImageData(new Uint8ClampedArray(msg.alpha), msg.width, msg.height), 0, 0);
+      this.hasMask = true;
+      this.maskVersion += 1;
+    }
+    if (this.ms) this.adapt();
   }
 
   /** Start an inference on `frame` unless one runs or the rate says wait. @param {CanvasImageSource} frame */
   request(frame) {
     const now = performance.now();
-    if (!this.#model || this.#busy || now - this.#last < 1000 / this.rateHz) return;
+    if (!this.#worker || this.#busy || now - this.#last < 1000 / this.rateHz) return;
     this.#busy = true;
     this.#last = now;
     const ctx = /** @type {CanvasRenderingContext2D} */ (this.#input.getContext('2d'));
     ctx.drawImage(frame, 0, 0, this.#input.width, this.#input.height);
-    this.#model.send({ image: this.#input }).then(() => {
-      const took = performance.now() - now;
-      this.ms = this.ms ? this.ms * 0.8 + took * 0.2 : took;
-      this.adapt();
-    }).catch((/** @type {unknown} */ err) => console.warn('[peercall] segmentation failed', err))
-      .finally(() => { this.#busy = false; });
+    const send = (/** @type {ImageBitmap} */ image) => this.#worker?.postMessage({ type: 'frame', image, timestamp: now }, [image]);
+    if ('transferToImageBitmap' in this.#input) send(this.#input.transferToImageBitmap());
+    else createImageBitmap(this.#input).then(send, () => { this.#busy = false; });
   }
 
-  /** Lower the input size, then the rate, while inference takes more than half its period. */
+  /**
+   * Lower the input size, then the rate, while inference takes more than half its period;
+   * step back up (rate first) after {@link RECOVER_AFTER} masks at under a quarter of it,
+   * so a burst of load on a busy machine does not cost quality for the rest of the call.
+   */
   adapt() {
-    if (this.ms <= 500 / this.rateHz) return;
-    if (this.#size < SIZES.length - 1) {
-      this.#size += 1;
-      const [width, height] = SIZES[this.#size];
-      Object.assign(this.#input, { width, height });
-    } else if (this.rateHz > 2) {
-      this.rateHz = Math.max(2, Math.floor(this.rateHz / 2));
-    } else return;
-    this.#onAdapt({ width: this.#input.width, height: this.#input.height, rateHz: this.rateHz, ms: Math.round(this.ms) });
+    const period = 1000 / this.rateHz;
+    if (this.ms <= period / 2) {
+      this.#fast = this.ms < period / 4 ? this.#fast + 1 : 0;
+      if (this.#fast < RECOVER_AFTER) return;
+      this.#fast = 0;
+      if (this.rateHz < MAX_RATE_HZ) this.rateHz = Math.min(MAX_RATE_HZ, this.rateHz * 2);
+      else if (this.#size > 0) this.#resize(this.#size - 1);
+      else return;
+      this.#onAdapt({ ...this.#info(), recovered: true });
+      return;
+    }
+    this.#fast = 0;
+    if (this.#size < SIZES.length - 1) this.#resize(this.#size + 1);
+    else if (this.rateHz > 2) this.rateHz = Math.max(2, Math.floor(this.rateHz / 2));
+    else return;
+    this.#onAdapt(this.#info());
+  }
+
+  /** @param {number} index into SIZES */
+  #resize(index) {
+    this.#size = index;
+    const [width, height] = SIZES[index];
+    Object.assign(this.#input, { width, height });
+  }
+
+  #info() {
+    return { width: this.#input.width, height: this.#input.height, rateHz: this.rateHz, ms: Math.round(this.ms) };
   }
 
   close() {
-    this.#model?.close?.();
-    this.#model = null;
+    this.#worker?.postMessage({ type: 'close' });
+    this.#worker = null;
   }
 }
