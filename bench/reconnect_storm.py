@@ -59,7 +59,7 @@ def _count(kind: str) -> None:
     ERRORS[kind] = ERRORS.get(kind, 0) + 1
 
 
-RETRY_DELAYS_S = (0.0, 0.25, 0.5, 1.0, 2.0)  # the SDKs' schedule (without their ±20 % jitter)
+RETRY_DELAYS_S = (0.0, 0.25, 0.5, 1.0, 2.0)  # the SDKs' schedule, with their ±20 % jitter below
 
 
 def ws_url(node: ServerProcess) -> str:
@@ -150,7 +150,7 @@ async def _move(member: Member, delay: float) -> None:
 async def _resume(member: Member, url: str) -> None:
     started = time.monotonic()
     for attempt in range(1, 1000):
-        await asyncio.sleep(RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S)) - 1])
+        await asyncio.sleep(RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S)) - 1] * random.uniform(0.8, 1.2))
         if time.monotonic() - started > 60:
             member.failed = "gave up"
             return
