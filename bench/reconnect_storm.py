@@ -224,7 +224,7 @@ def _ms(values: list[float], q: float) -> float | None:
     return round(ordered[int(q * (len(ordered) - 1))] * 1000, 1) if ordered else None
 
 
-async def _settle(members: list[Member], quiet_s: float = 1.5, limit_s: float = 30.0) -> None:
+async def _settle(members: list[Member], quiet_s: float = 3.0, limit_s: float = 30.0) -> None:
     """Wait until no frame has arrived for ``quiet_s`` (a loaded machine delivers late, not never)."""
     started, last, seen = time.monotonic(), time.monotonic(), -1
     while time.monotonic() - started < limit_s and time.monotonic() - last < quiet_s:
