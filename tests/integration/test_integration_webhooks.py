@@ -1,4 +1,4 @@
-"""Webhooks against a real `peercall serve` (SQLite and PostgreSQL) and a real receiver.
+"""Webhooks against a real `peercall serve` and a real receiver.
 
 A call with two members, a snapshot and a recording produces every event type; the
 receiver fails its first two requests, so retries are exercised. Asserted: each event
@@ -64,9 +64,9 @@ def record_two_seconds(server: ServerProcess, token: str, tmp_path: Path) -> str
     return str(upload["recording_id"])
 
 
-def test_integration_webhooks_every_event_once_signed_and_retried(tmp_path: Path, database_url: str):
+def test_integration_webhooks_every_event_once_signed_and_retried(tmp_path: Path):
+    # SQLite (the default); the outbox's SQL on PostgreSQL too: test_integration_webhooks_store.py.
     env = {
-        "PEERCALL_DATABASE_URL": database_url,
         "PEERCALL_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver is on loopback
         "PEERCALL_WEBHOOK_ALLOW_HTTP": "true",
         "PEERCALL_WEBHOOK_BACKOFF_BASE_S": "0.2",

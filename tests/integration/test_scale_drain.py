@@ -13,8 +13,9 @@ import httpx
 from peercall.peer import BackoffPolicy, Peer, PeerEvent
 from peercall.testing import ServerProcess
 from peercall.testing.balancer import TcpBalancer
+from peercall.testing.cluster import start_nodes
 from peercall.testing.redis_server import start_redis
-from peercall.testing.server import start_server, stop_server
+from peercall.testing.server import stop_server
 
 DRAIN_TIMEOUT_S = 10.0
 DRAIN_WINDOW_S = 1.5
@@ -28,8 +29,6 @@ async def test_scale_sigterm_drains_clients_to_the_other_node(tmp_path: Path) ->
     Node one exits 0 well within its drain timeout."""
     redis = start_redis(tmp_path / "redis")
     env = {
-        "PEERCALL_REDIS_URL": redis.url,
-        "PEERCALL_DATA_DIR": str(tmp_path / "shared"),
         "PEERCALL_NODE_HEARTBEAT_S": "1",
         "PEERCALL_RESUME_GRACE_S": "20",
         "PEERCALL_DRAIN_TIMEOUT_S": str(DRAIN_TIMEOUT_S),
@@ -38,9 +37,7 @@ async def test_scale_sigterm_drains_clients_to_the_other_node(tmp_path: Path) ->
     nodes: list[ServerProcess] = []
     balancer = None
     try:
-        for name in ("node1", "node2"):
-            (tmp_path / name).mkdir()
-            nodes.append(start_server(tmp_path / name, extra_env=env))
+        nodes = start_nodes(tmp_path, redis.url, extra_env=env)
         one, two = nodes
         ports = [int(node.base_url.rsplit(":", 1)[1]) for node in (one, two)]
         balancer = await TcpBalancer([("127.0.0.1", port) for port in ports], health_path="/readyz").start()

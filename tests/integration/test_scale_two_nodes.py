@@ -14,6 +14,7 @@ import pytest
 from peercall.peer import BackoffPolicy, Peer, PeerEvent
 from peercall.testing import ServerProcess
 from peercall.testing.balancer import TcpBalancer
+from peercall.testing.cluster import start_nodes
 from peercall.testing.redis_server import RedisServer, start_redis
 from peercall.testing.server import start_server, stop_server
 
@@ -21,12 +22,9 @@ from peercall.testing.server import start_server, stop_server
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess, RedisServer]]:
     redis = start_redis(tmp_path / "redis")
-    env = {"PEERCALL_REDIS_URL": redis.url, "PEERCALL_DATA_DIR": str(tmp_path / "shared")}
     started: list[ServerProcess] = []
     try:
-        for name in ("node1", "node2"):
-            (tmp_path / name).mkdir()
-            started.append(start_server(tmp_path / name, extra_env=env))
+        started = start_nodes(tmp_path, redis.url)
         yield started[0], started[1], redis
     finally:
         for server in started:
@@ -83,17 +81,13 @@ async def test_scale_node_killed_peer_resumes_on_the_surviving_node(tmp_path: Pa
     on node one and *resumes* (same peer id, via Redis); a renegotiation through node one works."""
     redis = start_redis(tmp_path / "redis")
     env = {
-        "PEERCALL_REDIS_URL": redis.url,
-        "PEERCALL_DATA_DIR": str(tmp_path / "shared"),
         "PEERCALL_NODE_HEARTBEAT_S": "1",
         "PEERCALL_RESUME_GRACE_S": "20",
     }
     nodes: list[ServerProcess] = []
     balancer = None
     try:
-        for name in ("node1", "node2"):
-            (tmp_path / name).mkdir()
-            nodes.append(start_server(tmp_path / name, extra_env=env))
+        nodes = start_nodes(tmp_path, redis.url, extra_env=env)
         one, two = nodes
         ports = [int(node.base_url.rsplit(":", 1)[1]) for node in (two, one)]
         balancer = await TcpBalancer([("127.0.0.1", port) for port in ports]).start()  # node two first
@@ -138,16 +132,12 @@ async def test_scale_members_of_a_dead_node_are_suspended_then_expire(tmp_path: 
     the grace period — as a single node would for a dropped socket."""
     redis = start_redis(tmp_path / "redis")
     env = {
-        "PEERCALL_REDIS_URL": redis.url,
-        "PEERCALL_DATA_DIR": str(tmp_path / "shared"),
         "PEERCALL_NODE_HEARTBEAT_S": "1",
         "PEERCALL_RESUME_GRACE_S": "3",
     }
     nodes: list[ServerProcess] = []
     try:
-        for name in ("node1", "node2"):
-            (tmp_path / name).mkdir()
-            nodes.append(start_server(tmp_path / name, extra_env=env))
+        nodes = start_nodes(tmp_path, redis.url, extra_env=env)
         one, two = nodes
         room = one.create_room()
         alice = await Peer.join(one.base_url, one.token(room, "alice", "host")["token"], video=False, audio=False)
