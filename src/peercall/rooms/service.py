@@ -198,6 +198,11 @@ class RoomService:
         await publish_safely(self.events, event, data)
 
     async def _call_ended(self, room_id: str, call_id: str, ended: float, reason: str) -> None:
+        try:  # the quality summary reads the call's whole stats timeline: only for a subscriber
+            if not await self.events.wants("call.ended"):
+                return
+        except Exception:
+            log.exception("webhook subscriptions unreadable; call.ended queued anyway")
         record = await self.store.get_call(call_id)
         started = record.started_at if record is not None else ended
         people = {p.identity for p in record.participants} if record is not None else set()

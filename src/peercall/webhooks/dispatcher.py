@@ -68,6 +68,9 @@ class WebhookDispatcher:
         if await self.store.enqueue(event, event_id, payload):
             self._wake.set()
 
+    async def wants(self, event: EventType) -> bool:
+        return any(event in endpoint.events for endpoint in await self.store.endpoints())
+
     def start(self) -> None:
         self._client = httpx.AsyncClient(
             timeout=self.policy.timeout_s,

@@ -27,12 +27,18 @@ class EventSink(Protocol):
     async def publish(self, event: EventType, data: dict[str, Any]) -> None:
         """Queue ``event`` for every endpoint subscribed to it; never raises."""
 
+    async def wants(self, event: EventType) -> bool:
+        """Someone subscribes to ``event``: build a costly payload only then."""
+
 
 class NoEvents:
     """The sink before webhooks are wired (tests that build services piecemeal)."""
 
     async def publish(self, event: EventType, data: dict[str, Any]) -> None:
         return None
+
+    async def wants(self, event: EventType) -> bool:
+        return False
 
 
 async def publish_safely(sink: EventSink, event: EventType, data: dict[str, Any]) -> None:
