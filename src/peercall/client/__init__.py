@@ -11,7 +11,8 @@ snapshots, call stats, webhooks — typed, blocking (:class:`PeercallClient`) or
 See docs/client.md.
 """
 
-from peercall.client._generated import AsyncPeercallClient, PeercallClient
+from peercall.client._async import AsyncPeercallClient
+from peercall.client._sync import PeercallClient
 from peercall.client._transport import PeercallAPIError
 from peercall.webhooks.signing import WebhookSignatureError
 from peercall.webhooks.signing import verify as verify_webhook
