@@ -35,8 +35,19 @@ async def steady(call: NetCall) -> float:
         level = await side.page.evaluate("() => window.peercallCall.stats.localLevel")
         assert level in ("excellent", "good"), f"{side.label}: clean call rated {level}: {rated}"
         alerts = [e for e in await quality_events(side.page) if e["name"] == "qualityAlert"]
-        assert not alerts, f"{side.label}: alert on a clean call: {alerts}"
+        if alerts:
+            figures = {label: await send_figures(other.page) for label, other in call.sides.items()}
+            raise AssertionError(f"{side.label}: alert on a clean call: {alerts}\nsend figures: {figures}")
     return now_ms()
+
+
+async def send_figures(page: Any) -> list[tuple[Any, ...]]:
+    """(t, level, send causes, limitation, fps, height, kbit/s, estimate) per sample: the sender's side."""
+    keys = ("limitation", "fps_out", "height_out", "kbps_out", "avail_out_kbps")
+    return [
+        (h["t"] % 100_000, h["assessment"]["level"], h["assessment"]["send"]["causes"], *(h["sample"].get(k) for k in keys))
+        for h in await stats_history(page)
+    ]
 
 
 async def expect(call: NetCall, label: str, name: str, since: float, timeout_s: float, **match: Any) -> float:

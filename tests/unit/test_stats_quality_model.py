@@ -73,6 +73,25 @@ def test_stats_capped_upload_is_a_bandwidth_limited_sender() -> None:
     assert any(r.level == "poor" and {"framerate", "freeze"} & set(r.recv.causes) for r in b_rated)
 
 
+# Seen on a loaded CI machine: B's encoder still at its start-up 240p / 10 fps / 128 kbit/s,
+# reported as "bandwidth" limited, under a 4 Mbit/s estimate.
+RAMPING_UP = {
+    "packets_in": 50,
+    "limitation": "bandwidth",
+    "fps_out": 10,
+    "height_out": 240,
+    "kbps_out": 128.5,
+    "avail_out_kbps": 4147.4,
+}
+
+
+def test_stats_encoder_ramping_up_under_an_ample_estimate_is_not_an_upload_problem() -> None:
+    ramping = assess(RAMPING_UP)
+    assert (ramping.send.level, ramping.send.causes) == ("good", [])
+    capped = assess({**RAMPING_UP, "avail_out_kbps": 190})  # the same figures under a starved estimate
+    assert (capped.send.level, capped.send.causes) == ("poor", ["bandwidth"])
+
+
 def test_stats_python_model_matches_the_browser_live_assessment() -> None:
     for entry in SAMPLES:
         assert comparable(asdict(assess(entry["sample"]))) == comparable(entry["js"]), entry["sample"]
@@ -86,6 +105,8 @@ def test_stats_js_model_under_node_matches_python() -> None:
         {"packets_in": 50, "rtt_ms": 20, "loss_in": 0.07, "fps_in": 30, "height_in": 720},
         {"packets_in": 50, "loss_out": 0.5, "limitation": "cpu", "fps_out": 4, "height_out": 180, "kbps_out": 90},
         {"packets_in": 50, "fps_in": 12, "freeze_in": 0.1, "height_in": 180},
+        RAMPING_UP,
+        {**RAMPING_UP, "avail_out_kbps": 190},
         {"packets_in": 50, "rtt_ms": float("nan"), "loss_in": True},  # junk is ignored alike
     ]
     inputs = [entry["sample"] for entry in SAMPLES] + [

@@ -27,6 +27,9 @@ HEIGHT_GOOD = 240
 FREEZE_POOR = 0.3
 FREEZE_GOOD = 0.05
 SEND_KBPS_POOR = 150
+# A bandwidth estimate this high carries a talking head: an encoder still starved under it is
+# ramping up (libwebrtc reports its start-up downscaling as "bandwidth"), not held back by the uplink.
+ESTIMATE_AMPLE_KBPS = 500
 
 LEVELS: tuple[Level, ...] = ("lost", "poor", "good", "excellent")  # worst first
 
@@ -132,7 +135,7 @@ def assess_send(s: Mapping[str, Any]) -> DirectionQuality:
             (_num(s.get("fps_out")) or 0) < FPS_POOR
             or (_num(s.get("height_out")) or 0) < HEIGHT_GOOD / 2
             or (_num(s.get("kbps_out")) or 0) < SEND_KBPS_POOR
-        )
+        ) and not (limitation == "bandwidth" and (_num(s.get("avail_out_kbps")) or 0) >= ESTIMATE_AMPLE_KBPS)
         if starved:
             causes.append(str(limitation))
         level = worse(level, "poor" if starved else "good")

@@ -46,6 +46,11 @@ export const HEIGHT_GOOD = 240;
 export const FREEZE_POOR = 0.3;
 export const FREEZE_GOOD = 0.05;
 export const SEND_KBPS_POOR = 150;
+/**
+ * A bandwidth estimate this high carries a talking head: an encoder still starved under it is
+ * ramping up (libwebrtc reports its start-up downscaling as `bandwidth`), not held back by the uplink.
+ */
+export const ESTIMATE_AMPLE_KBPS = 500;
 
 /** @type {QualityLevel[]} worst first */
 export const LEVELS = ['lost', 'poor', 'good', 'excellent'];
@@ -126,8 +131,9 @@ export function assessSend(s) {
   const causes = audio ? [...audio.causes] : [];
   const limitation = s.limitation;
   if ((limitation === 'bandwidth' || limitation === 'cpu') && num(s.fps_out) !== null) {
-    const starved = (num(s.fps_out) ?? 0) < FPS_POOR || (num(s.height_out) ?? 0) < HEIGHT_GOOD / 2
-      || (num(s.kbps_out) ?? 0) < SEND_KBPS_POOR;
+    const starved = ((num(s.fps_out) ?? 0) < FPS_POOR || (num(s.height_out) ?? 0) < HEIGHT_GOOD / 2
+      || (num(s.kbps_out) ?? 0) < SEND_KBPS_POOR)
+      && !(limitation === 'bandwidth' && (num(s.avail_out_kbps) ?? 0) >= ESTIMATE_AMPLE_KBPS);
     const video = starved ? 'poor' : 'good';
     if (starved) causes.push(limitation);
     level = worse(level, video);
