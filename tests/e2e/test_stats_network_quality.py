@@ -45,7 +45,12 @@ async def send_figures(page: Any) -> list[tuple[Any, ...]]:
     """(t, level, send causes, limitation, fps, height, kbit/s, estimate) per sample: the sender's side."""
     keys = ("limitation", "fps_out", "height_out", "kbps_out", "avail_out_kbps")
     return [
-        (h["t"] % 100_000, h["assessment"]["level"], h["assessment"]["send"]["causes"], *(h["sample"].get(k) for k in keys))
+        (
+            h["t"] % 100_000,
+            h["assessment"]["level"],
+            h["assessment"]["send"]["causes"],
+            *(h["sample"].get(k) for k in keys),
+        )
         for h in await stats_history(page)
     ]
 
