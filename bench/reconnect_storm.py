@@ -12,6 +12,9 @@ Phases, in one invocation (servers, Redis and load generators are separate proce
    ``storm_resume_all_ms`` (kill → resumed), ``lost`` (sessions not resumed + frames sent after
    the storm and never received; the traffic pauses before the kill, as frames in flight
    inside a killed process are gone by definition). ``redis_cmds_per_resume``.
+   Before the kill: ``ring_frames_per_member`` / ``ring_frames_max`` (frames kept for a
+   resume once every client acknowledged what it saw with its keepalive `ping`),
+   ``redis_bytes_per_session`` and ``redis_bytes_per_ring_frame``.
 3. **scaling**: bench/signaling_load.py's load (pairs split across nodes) on 1 node + Redis,
    then 3 nodes + Redis. ``scaling_factor`` = relayed msgs/s on 3 nodes / on 1 node, with an
    offered load that saturates one node. The machine's core count is in ``cpus``: 3 nodes
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -60,6 +64,8 @@ def _count(kind: str) -> None:
 
 
 RETRY_DELAYS_S = (0.0, 0.25, 0.5, 1.0, 2.0)  # the SDKs' schedule, with their ±20 % jitter below
+ACK_ROUND_S = 6.0  # one keepalive round (5 s) and a margin: every client has acked what it saw
+_ATTEMPTS = itertools.count(1)
 
 
 def ws_url(node: ServerProcess) -> str:
@@ -112,6 +118,15 @@ class Cluster:
         with contextlib.closing(redis.Redis.from_url(self.redis.url)) as client:
             return int(client.info("stats")["total_commands_processed"])
 
+    def ring_lengths(self) -> list[int]:
+        """Frames in every member's replay ring (what acknowledgements have not freed yet)."""
+        with contextlib.closing(redis.Redis.from_url(self.redis.url)) as client:
+            keys = list(client.scan_iter(match="*:ring:*", count=1000))
+            pipe = client.pipeline()
+            for key in keys:
+                pipe.llen(key)
+            return [int(n) for n in pipe.execute()]
+
     def redis_memory(self) -> int:
         with contextlib.closing(redis.Redis.from_url(self.redis.url)) as client:
             return int(client.info("memory")["used_memory"])
@@ -159,7 +174,13 @@ async def _resume(member: Member, url: str) -> None:
         except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
             _count(f"connect:{type(exc).__name__}")
             continue
-        hello = {"type": "resume", "v": 1, "resume_token": member.resume_token, "last_seq": member.last_seq}
+        hello = {
+            "type": "resume",
+            "v": 1,
+            "resume_token": member.resume_token,
+            "last_seq": member.last_seq,
+            "attempt": next(_ATTEMPTS),  # increasing, like the SDKs: a late abandoned attempt is refused
+        }
         try:
             await ws.send(json.dumps(hello))
             first = json.loads(await asyncio.wait_for(ws.recv(), 10))
@@ -215,7 +236,7 @@ async def _keepalive(members: list[Member], stop: asyncio.Event) -> None:
     while not stop.is_set():
         for member in members:
             with contextlib.suppress(websockets.ConnectionClosed, AttributeError):
-                await member.ws.send('{"type":"ping"}')
+                await member.ws.send(json.dumps({"type": "ping", "ack": member.last_seq}))  # like the SDKs
         await asyncio.sleep(5)
 
 
@@ -286,10 +307,15 @@ async def _scenario(cluster: Cluster, clients: int) -> dict[str, Any]:
         # -- SIGKILL B: a reconnect storm onto C ---------------------------------------
         c = cluster.start_node()
         cluster.target = ws_url(c)
-        # Every routed frame stays in its receiver's replay ring (the last 512 per member).
-        routed = sum(len(m.received) for m in members) + 2 * len(members)  # + peer-reconnecting/-resumed
+        # A routed frame stays in its receiver's replay ring until the client acknowledges it
+        # (ping `ack`, every 5 s): one keepalive round after the traffic, rings hold what is unacked.
+        await asyncio.sleep(ACK_ROUND_S)
+        rings = await asyncio.to_thread(cluster.ring_lengths)
         figures["redis_bytes_per_session"] = round((memory_joined - memory_before) / len(members))
-        figures["redis_bytes_per_ring_frame"] = round((cluster.redis_memory() - memory_joined) / max(1, routed))
+        figures["ring_frames_per_member"] = round(sum(rings) / len(members), 2)
+        figures["ring_frames_max"] = max(rings, default=0)
+        if sum(rings):
+            figures["redis_bytes_per_ring_frame"] = round((cluster.redis_memory() - memory_joined) / sum(rings))
         for m in members:
             m.lost_at = m.resumed_at = None
             m.sent, m.received = 0, set()

@@ -69,6 +69,8 @@ ERRORS: dict[str, ErrorKind] = {
     "server_busy": ErrorKind(503, True, 4503),
     # The node is shutting down (SIGTERM): connect again, the balancer sends you elsewhere.
     "draining": ErrorKind(503, True, 4015),
+    # A later resume attempt of the same client took the session over (this one was abandoned).
+    "resume_superseded": ErrorKind(409, True, 4016),
     "token_not_revocable": ErrorKind(409, False),
     "media_failed": ErrorKind(422, False),
     "invalid_webhook_url": ErrorKind(422, False),

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from peercall.hub.base import Frame, Hub, Member, ResumeRefused, RoomFullError
+from peercall.hub.base import Frame, Hub, Member, ResumeRefused, ResumeSuperseded, RoomFullError
 from peercall.hub.memory import MemoryHub
 from peercall.hub.redis_hub import RedisHub
 from peercall.testing.redis_server import RedisServer, start_redis
@@ -149,6 +149,57 @@ async def test_scale_hub_resume_reports_a_gap_when_the_ring_overflowed(hubs: lis
     )
     assert outcome.gap and outcome.replayed == 512
     assert again.frames[1]["n"] == 600 - 512
+
+
+async def test_scale_hub_acknowledged_frames_leave_the_replay_ring(hubs: list[Any]) -> None:
+    """Acked frames are not kept (the ring would otherwise always hold the last 512); a
+    resume after the ack replays exactly what came after it, with no gap."""
+    one, two = hubs
+    bob = Inbox()
+    epoch = await join(one, "r6", member("b"), bob)
+    for n in range(10):
+        await one.send("r6", "b", {"type": "ice-candidate", "n": n})
+    await bob.wait(10)
+    await two.acknowledge("r6", "b", 7)  # from any node
+    await two.acknowledge("r6", "b", 3)  # an older ack changes nothing
+    await one.suspend("r6", "b", epoch)
+    await one.send("r6", "b", {"type": "ice-candidate", "n": 10})
+    again = Inbox()
+    preamble = lambda m, o, gap: {"type": "resumed", "gap": gap}  # noqa: E731
+    outcome = await two.resume("r6", "b", "s-b", again, last_seq=8, evict_frame=EVICT, preamble=preamble)
+    assert not outcome.gap and [f["seq"] for f in again.frames[1:]] == [9, 10, 11]
+    # Everything acknowledged: the ring is empty, and resuming at the end is not a gap.
+    await one.acknowledge("r6", "b", 11)
+    assert outcome.epoch and await one.suspend("r6", "b", outcome.epoch)
+    last = Inbox()
+    outcome = await one.resume("r6", "b", "s-b", last, last_seq=11, evict_frame=EVICT, preamble=preamble)
+    assert (outcome.replayed, outcome.gap) == (0, False)
+    # A client that acked past what it later claims to have seen has lost frames: a gap.
+    gap = await two.resume("r6", "b", "s-b", Inbox(), last_seq=5, evict_frame=EVICT, preamble=preamble)
+    assert gap.gap and gap.replayed == 0
+
+
+async def test_scale_hub_a_stale_resume_attempt_does_not_evict_the_newer_socket(hubs: list[Any]) -> None:
+    """Attempt 2 resumed; attempt 1 (abandoned by the client, read late by an overloaded
+    node) is refused and the socket of attempt 2 keeps the session."""
+    one, two = hubs
+    bob = Inbox()
+    epoch = await join(one, "r7", member("b"), bob)
+    await one.suspend("r7", "b", epoch)
+    newer = Inbox()
+    preamble = lambda m, o, gap: {"type": "resumed"}  # noqa: E731
+    await two.resume("r7", "b", "s-b", newer, last_seq=0, evict_frame=EVICT, preamble=preamble, attempt=2)
+    with pytest.raises(ResumeSuperseded):
+        await one.resume("r7", "b", "s-b", Inbox(), last_seq=0, evict_frame=EVICT, preamble=preamble, attempt=1)
+    with pytest.raises(ResumeSuperseded):  # the same attempt twice is stale too
+        await one.resume("r7", "b", "s-b", Inbox(), last_seq=0, evict_frame=EVICT, preamble=preamble, attempt=2)
+    await one.send("r7", "b", {"type": "offer"})
+    frames = await newer.wait(2)
+    assert [f["type"] for f in frames] == ["resumed", "offer"]  # not evicted
+    # A later attempt still takes over (and evicts) as before.
+    latest = Inbox()
+    await one.resume("r7", "b", "s-b", latest, last_seq=1, evict_frame=EVICT, preamble=preamble, attempt=3)
+    assert (await newer.wait(3))[-1] == EVICT
 
 
 async def test_scale_hub_close_room_tells_everyone(hubs: list[Any]) -> None:

@@ -172,3 +172,39 @@ async def test_reconnect_rejoin_report_is_stored_once(harness: Harness):
     await alice.receive(json.dumps(bad))
     assert alice_out[-1]["code"] == "bad_message"
     assert len(await harness.rooms.store.list_reconnects(harness.rooms.call_id(room.id))) == 1
+
+
+async def test_reconnect_ping_ack_trims_what_a_resume_replays(harness: Harness):
+    """A `ping` with `ack` drops the acknowledged frames from the ring: a resume that claims
+    less than it acknowledged has a gap; one from the ack on replays only what followed."""
+    _room, (alice, _), (bob, bob_out) = await call_of_two(harness)
+    bob_joined, bob_peer = bob_out[0], bob.member.peer_id
+    for n in range(3):
+        await alice.receive(json.dumps({"type": "offer", "to": bob_peer, "sdp": f"v=0 {n}"}))
+    seen = bob_out[-1]["seq"]
+    await bob.receive(json.dumps({"type": "ping", "ts": 1, "ack": seen}))
+    assert bob_out[-1] == {"type": "pong", "ts": 1}
+    await bob.socket_closed()
+    await alice.receive(json.dumps({"type": "offer", "to": bob_peer, "sdp": "v=0 late"}))
+
+    claims_less, out = harness.client()
+    await claims_less.receive(resume_frame(bob_joined, seen - 1))
+    assert out[0]["type"] == "resumed" and out[0]["replay_gap"] is True  # seq `seen` was dropped
+    await claims_less.socket_closed()
+    honest, out = harness.client()
+    await honest.receive(resume_frame(bob_joined, seen))
+    assert out[0]["replay_gap"] is False and [f.get("sdp") for f in out[1:]] == ["v=0 late"]
+
+
+async def test_reconnect_an_abandoned_resume_attempt_read_late_is_refused(harness: Harness):
+    _room, _alice, (bob, bob_out) = await call_of_two(harness)
+    bob_joined = bob_out[0]
+    await bob.socket_closed()
+    attempt = lambda n: json.dumps({**json.loads(resume_frame(bob_joined, 0)), "attempt": n})  # noqa: E731
+    newer, newer_out = harness.client()
+    await newer.receive(attempt(2))
+    assert newer_out[0]["type"] == "resumed"
+    stale, stale_out = harness.client()
+    await stale.receive(attempt(1))
+    assert stale_out[0]["type"] == "error" and stale_out[0]["code"] == "resume_superseded"
+    assert newer.state is SessionState.JOINED and not [f for f in newer_out if f.get("type") == "error"]

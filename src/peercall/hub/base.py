@@ -1,7 +1,7 @@
 """The hub interface: who is in which room, and how a frame reaches a member.
 
 Every frame the hub hands to a member carries a per-member sequence number ``seq`` and
-is kept in a bounded replay buffer. When a member's socket drops, its slot is
+is kept in a bounded replay buffer until the client acknowledges it. When a member's socket drops, its slot is
 *suspended* (frames keep being buffered) until it *resumes* on a new socket — the
 client says the last ``seq`` it saw and gets the rest replayed — or is removed.
 """
@@ -17,7 +17,8 @@ Frame = dict[str, Any]
 # connection puts the frame on its bounded send queue (and drops itself when full).
 Deliver = Callable[[Frame], None]
 
-# Frames kept per member for replay after a resume (about a minute of trickle ICE).
+# Frames kept per member for replay after a resume, until the client acknowledges them
+# (`ping` with `ack`, every ~10 s): at most this many (a suspended member's backlog).
 REPLAY_FRAMES = 512
 
 
@@ -78,6 +79,14 @@ class ResumeRefused(Exception):
     """No suspended or live slot matches the resume token."""
 
 
+class ResumeSuperseded(ResumeRefused):
+    """A later resume attempt of the same client already took the slot over.
+
+    Under overload a server can read an attempt the client has abandoned (timed out) after
+    the attempt that replaced it; executing it would evict the client's live socket.
+    """
+
+
 class Hub(Protocol):
     async def join(
         self,
@@ -114,8 +123,17 @@ class Hub(Protocol):
         last_seq: int,
         evict_frame: Frame,
         preamble: Preamble,
+        attempt: int = 0,
     ) -> ResumeOutcome:
-        """Re-attach a member on a new socket (evicting a socket still attached); raises ResumeRefused."""
+        """Re-attach a member on a new socket (evicting a socket still attached).
+
+        ``attempt`` (> 0) orders one client's resume attempts: one not above the highest
+        attempt already accepted raises ResumeSuperseded; 0 is not ordered. Raises ResumeRefused.
+        """
+        ...
+
+    async def acknowledge(self, room_id: str, peer_id: str, seq: int) -> None:
+        """The member processed every frame up to ``seq``: drop them from its replay ring."""
         ...
 
     async def is_suspended(self, room_id: str, peer_id: str) -> bool: ...

@@ -17,6 +17,7 @@ from peercall.hub.base import (
     Preamble,
     ResumeOutcome,
     ResumeRefused,
+    ResumeSuperseded,
     RoomFullError,
 )
 
@@ -30,6 +31,7 @@ class _Slot:
     secret: str
     epoch: int
     seq: int = 0
+    attempt: int = 0  # highest resume attempt accepted
     ring: deque[Frame] = field(default_factory=lambda: deque(maxlen=REPLAY_FRAMES))
 
     def push(self, frame: Frame) -> None:
@@ -110,12 +112,17 @@ class MemoryHub:
         last_seq: int,
         evict_frame: Frame,
         preamble: Preamble,
+        attempt: int = 0,
     ) -> ResumeOutcome:
         async with self._lock:
             room = self._rooms.get(room_id, {})
             slot = room.get(peer_id)
             if slot is None or not hmac.compare_digest(slot.secret, secret):
                 raise ResumeRefused(peer_id)
+            if attempt:
+                if attempt <= slot.attempt:
+                    raise ResumeSuperseded(peer_id)
+                slot.attempt = attempt
             if slot.deliver is not None:  # the old socket is still open (it has not noticed the drop)
                 slot.deliver(evict_frame)
             replay = [frame for frame in slot.ring if frame["seq"] > last_seq]
@@ -127,6 +134,11 @@ class MemoryHub:
             slot.deliver = deliver
             slot.epoch = self._next_epoch()
             return ResumeOutcome(slot.member, others, len(replay), gap, slot.epoch)
+
+    async def acknowledge(self, room_id: str, peer_id: str, seq: int) -> None:
+        slot = self._rooms.get(room_id, {}).get(peer_id)
+        while slot is not None and slot.ring and slot.ring[0]["seq"] <= seq:
+            slot.ring.popleft()
 
     async def is_suspended(self, room_id: str, peer_id: str) -> bool:
         slot = self._rooms.get(room_id, {}).get(peer_id)

@@ -34,6 +34,7 @@ from peercall.hub.base import (
     Preamble,
     ResumeOutcome,
     ResumeRefused,
+    ResumeSuperseded,
     RoomFullError,
 )
 
@@ -274,10 +275,13 @@ class RedisHub:
         last_seq: int,
         evict_frame: Frame,
         preamble: Preamble,
+        attempt: int = 0,
     ) -> ResumeOutcome:
         keys = [self._base(room_id), f"{self._prefix}:epochs"]
-        args = [room_id, peer_id, secret, last_seq, self.node_id, _dumps(evict_frame), self._channel_prefix]
+        args = [room_id, peer_id, secret, last_seq, self.node_id, _dumps(evict_frame), self._channel_prefix, attempt]
         reply = await self._run("RESUME", keys, args)
+        if reply[0] == "superseded":
+            raise ResumeSuperseded(peer_id)
         if reply[0] != "ok":
             raise ResumeRefused(peer_id)
         member, epoch, gap, others = _member(reply[1]), int(reply[2]), bool(reply[3]), _ordered(reply[4])
@@ -287,6 +291,9 @@ class RedisHub:
             deliver(frame)
         self._attach(room_id, peer_id, epoch, deliver, replay[-1]["seq"] if replay else last_seq)
         return ResumeOutcome(member, others, len(replay), gap, epoch)
+
+    async def acknowledge(self, room_id: str, peer_id: str, seq: int) -> None:
+        await self._run("ACK", [self._base(room_id)], [peer_id, seq])
 
     async def is_suspended(self, room_id: str, peer_id: str) -> bool:
         node = await self._redis.hget(f"{self._base(room_id)}:node", peer_id)

@@ -9,9 +9,11 @@ Redis Cluster slot.
 Layout, for ``B = "<prefix>:{<room>}"``:
 
 - ``B:members`` hash peer → member JSON (with ``_order``: join order);
-- ``B:epoch`` / ``B:node`` / ``B:seq`` / ``B:secret`` hashes peer → attachment epoch,
-  node id of the attached socket ("" while suspended), last frame number, resume secret;
-- ``B:ring:<peer>`` list of the member's last numbered frames (replay after a resume);
+- ``B:epoch`` / ``B:node`` / ``B:seq`` / ``B:secret`` / ``B:attempt`` hashes peer → attachment
+  epoch, node id of the attached socket ("" while suspended), last frame number, resume
+  secret, highest resume attempt accepted;
+- ``B:ring:<peer>`` list of the member's numbered frames not yet acknowledged (at most the
+  last ``REPLAY_FRAMES``; replay after a resume);
 - ``B:meta`` hash (``order`` counter); ``<prefix>:rooms`` set; ``<prefix>:epochs`` counter.
 
 A frame for an attached member is published on its node's channel as
@@ -38,7 +40,7 @@ local function push(base, room, pid, frame, prefix, maxring)
 end
 
 local function remove(base, pid)
-  for _, field in ipairs({':members', ':epoch', ':node', ':seq', ':secret', ':since'}) do
+  for _, field in ipairs({':members', ':epoch', ':node', ':seq', ':secret', ':since', ':attempt'}) do
     redis.call('HDEL', base .. field, pid)
   end
   redis.call('DEL', base .. ':ring:' .. pid)
@@ -147,7 +149,7 @@ end
 return out
 """
 
-# KEYS: base, epochs counter. ARGV: room, peer, secret, last_seq, node, evict frame, channel prefix
+# KEYS: base, epochs counter. ARGV: room, peer, secret, last_seq, node, evict frame, channel prefix, attempt
 RESUME = (
     _PRELUDE
     + r"""
@@ -155,6 +157,11 @@ local base = KEYS[1]
 local member = redis.call('HGET', base .. ':members', ARGV[2])
 if not member then return {'refused'} end
 if redis.call('HGET', base .. ':secret', ARGV[2]) ~= ARGV[3] then return {'refused'} end
+local attempt = tonumber(ARGV[8])
+if attempt > 0 then
+  if attempt <= tonumber(redis.call('HGET', base .. ':attempt', ARGV[2]) or '0') then return {'superseded'} end
+  redis.call('HSET', base .. ':attempt', ARGV[2], attempt)
+end
 local old_node, old_epoch = redis.call('HGET', base .. ':node', ARGV[2]), redis.call('HGET', base .. ':epoch', ARGV[2])
 publish(ARGV[7], old_node, ARGV[1], ARGV[2], old_epoch, ARGV[6])
 local last = tonumber(ARGV[4])
@@ -196,6 +203,18 @@ return 1
 """
 )
 
+# The member processed every frame up to a seq: drop them from its ring. The ring holds
+# consecutive seqs ending at the member's last, so the count to drop is arithmetic.
+# KEYS: base. ARGV: peer, acknowledged seq
+ACK = r"""
+local ring = KEYS[1] .. ':ring:' .. ARGV[1]
+local last = tonumber(redis.call('HGET', KEYS[1] .. ':seq', ARGV[1]) or '0')
+local drop = tonumber(ARGV[2]) - (last - redis.call('LLEN', ring))
+if drop <= 0 then return 0 end
+redis.call('LTRIM', ring, drop, -1)
+return drop
+"""
+
 # KEYS: base. ARGV: peer, media json
 SET_MEDIA = r"""
 local member = redis.call('HGET', KEYS[1] .. ':members', ARGV[1])
@@ -224,4 +243,4 @@ return gone
 """
 )
 
-__all__ = ["BROADCAST", "CLOSE_ROOM", "JOIN", "LEAVE", "RESUME", "SEND", "SET_MEDIA", "SUSPEND", "SWEEP"]
+__all__ = ["ACK", "BROADCAST", "CLOSE_ROOM", "JOIN", "LEAVE", "RESUME", "SEND", "SET_MEDIA", "SUSPEND", "SWEEP"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import ssl as ssl_module
@@ -48,6 +49,9 @@ SERVER_SILENCE: Final = 12.0
 """Seconds without any frame from the server (pongs included) after which the socket is dropped."""
 
 
+_RESUME_ATTEMPTS: Final = itertools.count(1)
+
+
 def signaling_url(base: str) -> str:
     """Derive ``ws(s)://host[/prefix]/ws`` from an http(s) base URL (or pass a ws URL through)."""
     parts = urlsplit(base)
@@ -82,6 +86,7 @@ class SignalingClient:
         self._space = asyncio.Event()
         self._eof = False
         self._closing = False
+        self._highest_seq = 0
         self._reader = asyncio.create_task(self._read_loop(), name="signaling-reader")
         self._pinger = asyncio.create_task(self._ping_loop(), name="signaling-pinger")
 
@@ -123,7 +128,15 @@ class SignalingClient:
         with ``resume_failed`` (unknown session: join again) or ``session_expired`` (the
         grace period is over: the call ended), or :class:`SignalingError`.
         """
-        hello = {"type": "resume", "v": PROTOCOL_VERSION, "resume_token": resume_token, "last_seq": last_seq}
+        # `attempt` orders this process's attempts: an abandoned one the server reads late is
+        # refused (resume_superseded) instead of evicting the socket of the one that replaced it.
+        hello = {
+            "type": "resume",
+            "v": PROTOCOL_VERSION,
+            "resume_token": resume_token,
+            "last_seq": last_seq,
+            "attempt": next(_RESUME_ATTEMPTS),
+        }
         return await cls._open(url, hello, "resumed", ssl=ssl, timeout=timeout, ping_interval=ping_interval)
 
     @classmethod
@@ -223,6 +236,9 @@ class SignalingClient:
         if frame is None:
             self._inbox.put_nowait(None)  # keep later iterations terminating too
             raise StopAsyncIteration
+        seq = frame.get("seq")
+        if isinstance(seq, int) and seq > self._highest_seq:
+            self._highest_seq = seq  # handed to the consumer: acknowledged with the next ping
         return frame
 
     def abort(self) -> None:
@@ -269,7 +285,10 @@ class SignalingClient:
                 self.abort()
                 return
             try:
-                await asyncio.wait_for(self.send({"type": "ping", "ts": time.time() * 1000}), self._ping_interval)
+                ping: Frame = {"type": "ping", "ts": time.time() * 1000}
+                if self._highest_seq:
+                    ping["ack"] = self._highest_seq  # the server may drop those from our replay ring
+                await asyncio.wait_for(self.send(ping), self._ping_interval)
             except TimeoutError:
                 continue  # the network is stuck; the silence check decides
             except SignalingError:

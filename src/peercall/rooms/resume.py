@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from peercall.errors import PeercallError
-from peercall.hub.base import Deliver, Preamble, ResumeOutcome, ResumeRefused
+from peercall.hub.base import Deliver, Preamble, ResumeOutcome, ResumeRefused, ResumeSuperseded
 from peercall.rooms.service import RoomService
 from peercall.store.base import ReconnectRecord
 
@@ -57,13 +57,31 @@ class ResumeKeeper:
         return True
 
     async def resume(
-        self, room_id: str, peer_id: str, secret: str, deliver: Deliver, last_seq: int, preamble: Preamble
+        self,
+        room_id: str,
+        peer_id: str,
+        secret: str,
+        deliver: Deliver,
+        last_seq: int,
+        preamble: Preamble,
+        *,
+        attempt: int = 0,
     ) -> ResumeOutcome:
         evict = PeercallError("session_replaced", "this session resumed on another connection").to_frame()
         try:
             outcome = await self._rooms.hub.resume(
-                room_id, peer_id, secret, deliver, last_seq=last_seq, evict_frame=evict, preamble=preamble
+                room_id,
+                peer_id,
+                secret,
+                deliver,
+                last_seq=last_seq,
+                evict_frame=evict,
+                preamble=preamble,
+                attempt=attempt,
             )
+        except ResumeSuperseded:
+            log.info("stale resume attempt refused", extra={"room_id": room_id, "peer_id": peer_id})
+            raise PeercallError("resume_superseded", "a later attempt resumed this session") from None
         except ResumeRefused:
             ended = self._ended.get((room_id, peer_id))
             if ended is not None and time.time() - ended[0] < TOMBSTONE_S:

@@ -69,6 +69,9 @@ class Resume(_Frame):
     v: int
     resume_token: Annotated[str, Field(min_length=10, max_length=256)]
     last_seq: Annotated[int, Field(ge=0)] = 0
+    # Orders one client's attempts (increasing): an abandoned attempt the server reads late
+    # must not evict the newer socket. Absent: not ordered (older clients).
+    attempt: Annotated[int, Field(ge=1, le=2**53)] | None = None
 
 
 class RecoveryStep(_Frame):
@@ -152,6 +155,8 @@ class ChatArchive(_Frame):
 class Ping(_Frame):
     type: Literal["ping"]
     ts: float | None = None
+    # The highest `seq` the client processed: the server drops those frames from its replay ring.
+    ack: Annotated[int, Field(ge=0, le=2**53)] | None = None
 
 
 class TimeRequest(_Frame):

@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 # Fatal for the socket, but the member keeps its place (a dead network looks like this).
 _SOCKET_LOSS = frozenset({"idle_timeout", "slow_consumer"})
+# How often a client's acknowledgement trims its replay ring (one hub call; Redis with several nodes).
+ACK_INTERVAL_S = 5.0
 
 
 class SessionState(enum.Enum):
@@ -103,6 +105,8 @@ class SignalingSession:
         self.member: Member | None = None
         self._loss_cause = "socket_closed"
         self._rejoin_reported = False
+        self._acked = 0  # the highest seq the client acknowledged (ping `ack`)
+        self._acked_at = -ACK_INTERVAL_S
 
     def _set_state(self, new: SessionState) -> None:
         if new is not self.state:
@@ -150,6 +154,8 @@ class SignalingSession:
     async def _dispatch(self, frame: AnyClientFrame) -> None:
         if isinstance(frame, Ping):
             self._deliver({"type": "pong", "ts": frame.ts})
+            if frame.ack is not None:
+                await self._acknowledge(frame.ack)
         elif isinstance(frame, TimeRequest):
             # The server's clock (ms), for NTP-style offset estimates (recording alignment).
             self._deliver({"type": "time", "ts": frame.ts, "server_ts": time.time() * 1000})
@@ -274,10 +280,23 @@ class SignalingSession:
         def preamble(member: Member, others: list[Member], gap: bool) -> Frame:
             return {**self._session_frame("resumed", member, room_id, others), "replay_gap": gap}
 
-        outcome = await self._keeper.resume(room_id, peer_id, secret, self._deliver, frame.last_seq, preamble)
+        outcome = await self._keeper.resume(
+            room_id, peer_id, secret, self._deliver, frame.last_seq, preamble, attempt=frame.attempt or 0
+        )
         self.room_id, self.member, self._epoch = room_id, outcome.member, outcome.epoch
         self._set_state(SessionState.JOINED)
         log.info("peer resumed", extra={"room_id": room_id, "peer_id": peer_id, "replayed": outcome.replayed})
+
+    async def _acknowledge(self, seq: int) -> None:
+        """Trim our replay ring to what the client has not processed yet, at most every
+        ACK_INTERVAL_S (a Redis call): without it the ring always holds the last 512 frames."""
+        now = time.monotonic()
+        if self.state is not SessionState.JOINED or self.room_id is None or self.member is None:
+            return
+        if seq <= self._acked or now - self._acked_at < ACK_INTERVAL_S:
+            return
+        self._acked, self._acked_at = seq, now
+        await self._rooms.hub.acknowledge(self.room_id, self.member.peer_id, seq)
 
     async def _store_recovery(self, frame: RecoveryReport) -> None:
         steps = [{**step.model_dump(), "towards": frame.peer_id} for step in frame.steps]

@@ -62,6 +62,7 @@ export const ErrorCode = Object.freeze({
   IdleTimeout: 'idle_timeout',
   SlowConsumer: 'slow_consumer',
   Draining: 'draining',
+  ResumeSuperseded: 'resume_superseded',
   Forbidden: 'forbidden',
   ParticipantNotFound: 'participant_not_found',
   Removed: 'removed',

@@ -17,6 +17,8 @@ import { ErrorCode, PeercallError, fromServerError } from './errors.js';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, closeError, parseFrame } from './wire.js';
 
 const PING_INTERVAL_MS = 5_000;
+/** Resume attempts of this page, numbered across all its sessions (the server wants them increasing). */
+let resumeAttempts = 0;
 /** No frame at all from the server for this long (pongs included) means the link is dead. */
 const SERVER_SILENCE_MS = 12_000;
 const MAX_QUEUED_FRAMES = 256;
@@ -52,6 +54,8 @@ export class SignalClient extends Emitter {
   /** @type {PeercallError | null} */
   #fatal = null;
   #lastFrameAt = 0;
+  /** The highest `seq` handed to the Call (acknowledged with the keepalive ping). */
+  #highestSeq = 0;
   /** @type {ReturnType<typeof setInterval> | undefined} */
   #pingTimer;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -93,7 +97,11 @@ export class SignalClient extends Emitter {
    * @throws {PeercallError} `resume_failed` (join again instead) or `connection_failed`
    */
   resume(resumeToken, lastSeq, { timeoutMs = 5_000, abort } = {}) {
-    return this.#open({ type: 'resume', v: PROTOCOL_VERSION, resume_token: resumeToken, last_seq: lastSeq }, 'resumed', timeoutMs, abort);
+    // `attempt` orders our attempts: one we abandoned but the server reads late is refused
+    // instead of evicting the socket of the attempt that replaced it.
+    resumeAttempts += 1;
+    const frame = { type: 'resume', v: PROTOCOL_VERSION, resume_token: resumeToken, last_seq: lastSeq, attempt: resumeAttempts };
+    return this.#open(frame, 'resumed', timeoutMs, abort);
   }
 
   /**
@@ -133,6 +141,7 @@ export class SignalClient extends Emitter {
         const frame = parseFrame(event.data);
         if (!frame) return;
         this.#lastFrameAt = Date.now();
+        if (typeof frame.seq === 'number' && frame.seq > this.#highestSeq) this.#highestSeq = frame.seq;
         if (this.#joined) {
           this.#dispatch(frame);
         } else if (frame.type === expected) {
@@ -272,7 +281,8 @@ export class SignalClient extends Emitter {
         this.#ws?.close(4000, 'server silent');
         return;
       }
-      this.send({ type: 'ping', ts: Date.now() });
+      // `ack`: the server may drop what we have seen from our replay ring.
+      this.send(this.#highestSeq ? { type: 'ping', ts: Date.now(), ack: this.#highestSeq } : { type: 'ping', ts: Date.now() });
     }, PING_INTERVAL_MS);
   }
 
