@@ -1,0 +1,114 @@
+"""Chromium on two nodes sharing Redis: a call across nodes, then a drain moves one side.
+
+A loads the call through a balancer that health-checks ``/readyz`` (it lands on node one),
+B loads it straight from node two. They decode each other's video through the Redis
+backplane. SIGTERM node one: A's SDK is told to move, resumes its session on node two
+through the same address (same peer id, no `peerLeft` at B), media never stops (it is
+peer to peer), and signaling relays again afterwards (a mute made after the move reaches
+the other side). Node one exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page
+
+from peercall.testing import ServerProcess
+from peercall.testing.balancer import TcpBalancer
+from peercall.testing.browser import chromium, wait_decoding
+from peercall.testing.cluster import start_nodes
+from peercall.testing.redis_server import start_redis
+from peercall.testing.server import stop_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
+
+EVENTS_JS = """
+() => {
+  window.__events = [];
+  for (const name of ['reconnecting', 'reconnected', 'peerLeft', 'peerReconnecting', 'peerReconnected', 'peerMedia']) {
+    window.peercallCall.on(name, (e) => window.__events.push({
+      name, t: Date.now(), resumed: e.resumed, peerId: e.peerId, audio: e.media?.audio,
+    }));
+  }
+}
+"""
+
+
+async def open_call(browser, url: str) -> Page:
+    page = await (await browser.new_context(viewport={"width": 800, "height": 500})).new_page()
+    await page.goto(url + "&autojoin=1")
+    await page.wait_for_function("() => window.peercallCall?.self?.peerId", timeout=30_000)
+    return page
+
+
+async def frames_decoded(page: Page) -> int:
+    return int((await wait_decoding(page, min_frames=1))["framesDecoded"])
+
+
+async def wait_for_event(page: Page, name: str, timeout_s: float, **match: object) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        events = await page.evaluate("() => window.__events")
+        found = [e for e in events if e["name"] == name and all(e.get(k) == v for k, v in match.items())]
+        if found:
+            return dict(found[0])
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {name} within {timeout_s} s: {await page.evaluate('() => window.__events')}")
+
+
+async def test_scale_chromium_call_across_two_nodes_survives_a_drain(tmp_path: Path) -> None:
+    redis = start_redis(tmp_path / "redis")
+    env = {"PEERCALL_NODE_HEARTBEAT_S": "1", "PEERCALL_DRAIN_WINDOW_S": "1", "PEERCALL_DRAIN_TIMEOUT_S": "10"}
+    nodes: list[ServerProcess] = []
+    balancer = None
+    try:
+        nodes = start_nodes(tmp_path, redis.url, extra_env=env)
+        one, two = nodes
+        ports = [int(node.base_url.rsplit(":", 1)[1]) for node in nodes]
+        balancer = await TcpBalancer([("127.0.0.1", port) for port in ports], health_path="/readyz").start()
+        room = one.create_room()
+        url_a = one.token(room, "alice", "host")["join_url"].replace(one.base_url, balancer.base_url)
+        url_b = two.token(room, "bob")["join_url"]
+        assert url_b.startswith(two.base_url)
+        async with chromium() as browser:
+            page_a = await open_call(browser, url_a)
+            page_b = await open_call(browser, url_b)
+            await asyncio.gather(wait_decoding(page_a), wait_decoding(page_b))  # across nodes, via Redis
+            for page in (page_a, page_b):
+                await page.evaluate(EVENTS_JS)
+            peer_a = await page_a.evaluate("() => window.peercallCall.self.peerId")
+            decoded_a, decoded_b = await frames_decoded(page_a), await frames_decoded(page_b)
+
+            drained_at = time.time() * 1000
+            one.process.send_signal(signal.SIGTERM)
+            moved = await wait_for_event(page_a, "reconnected", timeout_s=20)
+            assert moved["resumed"] is True
+            assert await page_a.evaluate("() => window.peercallCall.self.peerId") == peer_a
+            exit_code = await asyncio.to_thread(one.process.wait, 15)
+            assert exit_code == 0
+
+            # Signaling relays through node two now: A mutes, B learns it.
+            await page_a.evaluate("() => window.peercallCall.media.muteMic()")
+            await wait_for_event(page_b, "peerMedia", timeout_s=10, peerId=peer_a, audio="muted")
+            # Media never stopped, and B never saw A leave.
+            await asyncio.sleep(1.0)
+            assert await frames_decoded(page_a) > decoded_a + 20
+            assert await frames_decoded(page_b) > decoded_b + 20
+            names_b = [e["name"] for e in await page_b.evaluate("() => window.__events")]
+            assert "peerLeft" not in names_b, names_b
+            with two.api() as api:
+                identities = sorted(p["identity"] for p in api.get(f"/api/rooms/{room}").json()["participants"])
+            assert identities == ["alice", "bob"]
+            print(f"\nscale browser drain: A resumed on node two {moved['t'] - drained_at:.0f} ms after SIGTERM")
+    finally:
+        if balancer is not None:
+            await balancer.close()
+        for node in nodes:
+            if node.process.poll() is None:
+                stop_server(node)
+        redis.stop()
