@@ -164,6 +164,21 @@ async def test_scale_store_stats_timeline_and_recordings(store: SqlStore) -> Non
     assert [await timeline.append(row) for row in rows] == [True, True, True, False]  # capped
     assert [r.summary for r in await timeline.rows("c1")] == [{"rtt": 0}, {"rtt": 1}, {"rtt": 2}]
 
+    # Written behind in batches: 300 reports of 30 calls are a handful of inserts, the timer
+    # writes a lone row without a read, and a second node's reader sees them after it.
+    batched = StatsTimeline(store.engine, max_rows_per_call=100, flush_interval_s=0.05)
+    for n in range(300):
+        assert await batched.append(StatsRow(f"b{n % 30}", "p1", "alice", float(n), "good", None, "good", {"n": n}))
+    assert sum([await batched.count(f"b{c}") for c in range(30)]) == 300
+    assert batched.batches_written <= 31  # one per new call's count() read at most, plus the rest
+    await batched.append(StatsRow("b0", "p1", "alice", 999.0, "poor", None, "poor", {"n": 999}))
+    reader = StatsTimeline(store.engine, max_rows_per_call=100)
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(await reader.rows("b0")) < 11 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    assert [r.summary["n"] for r in await reader.rows("b0")][-2:] == [270, 999]
+    await batched.close()
+
     recordings = RecordingStore(store.engine)
     await recordings.create(
         RecordingRow("rec1", "r1", None, "local", "lesson", "alice", "recording", False, None, 1.0, *[None] * 5)

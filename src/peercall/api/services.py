@@ -69,6 +69,8 @@ class Services:
             await self.hub.close()
         if self.recordings is not None:
             await self.recordings.close()
+        if self.stats is not None:  # its queued timeline rows
+            await self.stats.timeline.close()
         if self.webhooks is not None:  # last: the above may still emit events (stored, sent after a restart)
             await self.webhooks.close()
         await self.store.close()
