@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import redis as redis_client
 from playwright.async_api import Page
 
 from peercall.testing import ServerProcess
@@ -61,6 +62,21 @@ async def wait_for_event(page: Page, name: str, timeout_s: float, **match: objec
     raise AssertionError(f"no {name} within {timeout_s} s: {await page.evaluate('() => window.__events')}")
 
 
+async def wait_rings_trimmed(url: str, room: str, peers: tuple[str, ...], at_most: int, timeout_s: float) -> list[int]:
+    client = redis_client.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            lengths = [int(client.llen(f"pc:{{{room}}}:ring:{peer}")) for peer in peers]
+            if max(lengths) <= at_most:
+                return lengths
+            if time.monotonic() > deadline:
+                raise AssertionError(f"replay rings not trimmed by acks: {lengths}")
+            await asyncio.sleep(0.25)
+    finally:
+        client.close()
+
+
 async def test_scale_chromium_call_across_two_nodes_survives_a_drain(tmp_path: Path) -> None:
     redis = start_redis(tmp_path / "redis")
     env = {"PEERCALL_NODE_HEARTBEAT_S": "1", "PEERCALL_DRAIN_WINDOW_S": "1", "PEERCALL_DRAIN_TIMEOUT_S": "10"}
@@ -104,7 +120,15 @@ async def test_scale_chromium_call_across_two_nodes_survives_a_drain(tmp_path: P
             with two.api() as api:
                 identities = sorted(p["identity"] for p in api.get(f"/api/rooms/{room}").json()["participants"])
             assert identities == ["alice", "bob"]
-            print(f"\nscale browser drain: A resumed on node two {moved['t'] - drained_at:.0f} ms after SIGTERM")
+            # The SDKs acknowledge what they processed (keepalive `ping` with `ack`, every 5 s):
+            # their replay rings in Redis shrink to the last few seconds instead of every frame
+            # since the join (dozens: offer/answer, candidates, stats reports of the other side).
+            peer_b = await page_b.evaluate("() => window.peercallCall.self.peerId")
+            rings = await wait_rings_trimmed(redis.url, room, (peer_a, peer_b), at_most=6, timeout_s=15)
+            print(
+                f"\nscale browser drain: A resumed on node two {moved['t'] - drained_at:.0f} ms after SIGTERM; "
+                f"replay rings after acks: {rings}"
+            )
     finally:
         if balancer is not None:
             await balancer.close()
