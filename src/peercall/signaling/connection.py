@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
@@ -29,9 +30,9 @@ class Outbox:
         self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.close_code: int | None = None
-        # Set when the outbox stops taking frames, so the read loop stops waiting for a
+        # Called when the outbox stops taking frames, so the read loop stops waiting for a
         # client that no longer reads (a slow consumer sends nothing either).
-        self.ended = asyncio.Event()
+        self.on_end: Callable[[], None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._pump())
@@ -58,8 +59,9 @@ class Outbox:
 
     def _end(self, code: int) -> None:
         self.close_code = code
-        self.ended.set()
         self._queue.put_nowait(None)
+        if self.on_end is not None:
+            self.on_end()
 
     async def wait_closed(self, timeout: float = 5.0) -> None:
         if self._task is not None:
