@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from peercall.testing.server import start_server, stop_server  # noqa: E402
 
 PER_WORKER = 2_000  # connections per load-generator process (fd limit, CPU)
 CONNECT_PER_S = 400  # pacing of new connections per worker
-CONNECT_IN_FLIGHT = 64  # pairs being opened at once per worker
+CONNECT_IN_FLIGHT = 16  # pairs being opened at once per worker (more only queues at the server: joins past its timeout)
 PADDING = "x" * 160  # a candidate line is ~150-250 bytes
 
 
@@ -144,8 +145,15 @@ async def _worker_main(
     # one after another, a worker measured its own round trips, not the server (a join
     # writes to the store: ~100 ms under load made 10,000 sequential joins take ~8 minutes).
     gate = asyncio.Semaphore(CONNECT_IN_FLIGHT)
+    failed_joins: list[str] = []
 
     async def open_pair(first: str, second: str) -> None:
+        try:
+            await open_pair_once(first, second)
+        except (websockets.ConnectionClosed, RuntimeError, OSError, TimeoutError) as exc:
+            failed_joins.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+
+    async def open_pair_once(first: str, second: str) -> None:
         async with gate:
             a, b = Client(), Client()
             if kind == "peercall":
@@ -167,7 +175,12 @@ async def _worker_main(
         opening.append(asyncio.create_task(open_pair(first, second)))
         await asyncio.sleep(2 * pace)
     await asyncio.gather(*opening)
-    ready = {"connected": len(clients), "join_ms": join_ms, "connect_s": time.monotonic() - connect_started}
+    ready = {
+        "failed_joins": failed_joins,
+        "connected": len(clients),
+        "join_ms": join_ms,
+        "connect_s": time.monotonic() - connect_started,
+    }
     # Everyone connected: every client sends `rate` frames per second, spread evenly.
     started = time.monotonic()
     interval = 1 / rate
@@ -176,9 +189,12 @@ async def _worker_main(
     while (now := time.monotonic()) - started < duration:
         for client in clients:
             if client.next <= now:  # type: ignore[attr-defined]
-                await client.ws.send(_frame(kind, client.partner))
-                client.sent += 1
                 client.next += interval  # type: ignore[attr-defined]
+                try:
+                    await client.ws.send(_frame(kind, client.partner))
+                except websockets.ConnectionClosed:
+                    continue  # the server dropped it: counted in `dropped` below
+                client.sent += 1
         await asyncio.sleep(0.005)
     await asyncio.sleep(3.0)  # drain
     keepalive.cancel()
@@ -187,7 +203,9 @@ async def _worker_main(
     for task in readers:
         task.cancel()
     latencies = [ms for client in clients for ms in client.latencies]
+    dropped = [c.ws.close_code for c in clients if c.ws.close_code not in (None, 1000)]
     return ready | {
+        "dropped": dropped,
         "sent": sum(c.sent for c in clients),
         "received": len(latencies),
         "latencies": latencies,
@@ -255,6 +273,10 @@ def run_load(
         "join_p50_ms": round(statistics.median(joins), 1) if joins else None,
         "join_p99_ms": round(joins[int(0.99 * (len(joins) - 1))], 1) if joins else None,
         "connect_phase_s": round(max(r["connect_s"] for r in results), 1),
+        # Clients the server closed before the end (close code: count), and joins that failed.
+        "dropped": dict(Counter(str(code) for r in results for code in r["dropped"])),
+        "failed_joins": len([f for r in results for f in r["failed_joins"]]),
+        "failed_join_examples": [f for r in results for f in r["failed_joins"]][:3],
     }
 
 
@@ -315,7 +337,7 @@ def peerjs_run(clients: int, rate: float, duration: float) -> dict | None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [str(binary), "--port", str(port), "--key", "peerjs", "--path", "/"],
+        [str(binary), "--port", str(port), "--key", "peerjs", "--path", "/", "--concurrent_limit", "1000000"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
