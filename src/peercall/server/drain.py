@@ -8,7 +8,11 @@ a node's clients reconnect in the same instant. Instead, on the first SIGTERM:
 2. new sockets are refused with the retryable error ``draining`` (close 4015);
 3. every joined client gets a ``drain`` frame and resumes its session on another node
    after a random delay within ``drain_window_s`` (the session lives in Redis);
-4. the process exits (status 0) once no socket is left, or after ``drain_timeout_s``.
+4. the process exits (status 0) once no socket is left, or after ``drain_timeout_s``;
+5. a watchdog thread guarantees the deadline: a shutdown still running
+   :data:`WATCHDOG_MARGIN_S` after the drain timeout plus uvicorn's graceful-shutdown
+   time (a stuck close, seen once in a 1,000-client bench run) ends the process with
+   status 1 and a critical log line, so an orchestrator never waits on it forever.
 
 A second SIGTERM, or SIGINT (Ctrl-C), stops at once as uvicorn does. With the in-memory
 hub (one node, no Redis) the sessions cannot move anywhere: SIGTERM stops at once (the
@@ -19,8 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
+import threading
 import time
 from types import FrameType
 from typing import Any
@@ -31,6 +37,7 @@ from fastapi import FastAPI
 log = logging.getLogger("peercall.drain")
 
 _POLL_S = 0.1
+WATCHDOG_MARGIN_S = 15.0
 
 
 class DrainingServer(uvicorn.Server):
@@ -53,6 +60,10 @@ class DrainingServer(uvicorn.Server):
             super().handle_exit(sig, frame)
             return
         self._loop.call_soon_threadsafe(self._start)
+        limit = self._timeout_s + (self.config.timeout_graceful_shutdown or 0) + WATCHDOG_MARGIN_S
+        watchdog = threading.Timer(limit, _force_exit, args=(limit,))
+        watchdog.daemon = True  # a clean exit does not wait for it
+        watchdog.start()
 
     def _start(self) -> None:
         if self._drain is None:
@@ -79,3 +90,9 @@ class DrainingServer(uvicorn.Server):
         left = endpoint.joined()
         log.info("drained in %.1f s (%d of %d sockets still open)", time.monotonic() - started, left, count)
         self.should_exit = True
+
+
+def _force_exit(limit_s: float) -> None:
+    log.critical("shutdown still running %.0f s after SIGTERM: exiting now (status 1)", limit_s)
+    logging.shutdown()
+    os._exit(1)
