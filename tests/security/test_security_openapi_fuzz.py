@@ -19,7 +19,7 @@ def schemathesis(server: ServerProcess, tmp: Path, header: str, *extra: str) -> 
     report = tmp / f"report-{len(list(tmp.glob('report-*')))}.ndjson"
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"{server.base_url}/openapi.json"]
     command += ["-H", f"Authorization: Bearer {header}", "--checks", "all", "--exclude-checks", "use_after_free"]
-    command += ["-n", "40", "--seed", SEED, "--phases", "examples,coverage,fuzzing,stateful"]
+    command += ["-n", "25", "--seed", SEED, "--phases", "examples,coverage,fuzzing,stateful"]
     command += ["--report", "ndjson", "--report-ndjson-path", str(report), "--no-color", *extra]
     result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp)  # its cache stays in tmp
     statuses: dict[str, int] = {}
