@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from peercall.testing.netcall import SUSTAIN_FRAMES, NetCall, call_in_netns, now_ms, wait_participants
+from peercall.testing.netcall import SUSTAIN_FRAMES, NetCall, call_in_netns, max_gap, now_ms, wait_participants
 from peercall.testing.netns import Topology
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
@@ -40,16 +40,33 @@ async () => {
 """
 
 
-async def recover_both(call: NetCall, after_ms: float, timeout_s: float) -> dict[str, float]:
+async def frame_summary(call: NetCall, label: str, after_ms: float) -> dict[str, float]:
+    """How the side's presented frames looked around ``after_ms``: a missing gap shows here."""
+    stamps = await call[label].frames_between(after_ms - 2_000)
+    after = [t for t in stamps if t > after_ms]
+    return {
+        "before": len(stamps) - len(after),
+        "after": len(after),
+        "first_after_ms": round(after[0] - after_ms) if after else -1,
+        "longest_gap_ms": round(max_gap(stamps, after_ms - 2_000, now_ms())),
+    }
+
+
+async def recover_both(
+    call: NetCall, after_ms: float, timeout_s: float, *, may_be_uninterrupted: bool = False
+) -> dict[str, float]:
     """Wait for media to flow again on both sides; ms from ``after_ms``, or fail with the timelines."""
     labels = list(call.sides)
-    found = await asyncio.gather(*(call[label].wait_recovery(after_ms, timeout_s) for label in labels))
+    found = await asyncio.gather(
+        *(call[label].wait_recovery(after_ms, timeout_s, may_be_uninterrupted=may_be_uninterrupted) for label in labels)
+    )
     result = dict(zip(labels, found, strict=True))
     if any(ms is None for ms in found):
         rtp = {label: await call[label].page.evaluate(RTP_STATS_JS) for label in labels}
+        frames = {label: await frame_summary(call, label, after_ms) for label in labels}
         raise AssertionError(
             f"no decoded frames within {timeout_s} s after the network came back: {result}\n"
-            f"rtp: {rtp}\n{await call.timelines(after_ms - 30_000)}"
+            f"frames: {frames}\nrtp: {rtp}\n{await call.timelines(after_ms - 30_000)}"
         )
     return {label: float(ms or 0) for label, ms in result.items()}
 
@@ -115,22 +132,21 @@ async def test_reconnect_after_link_down_20s_ice_failed(topo: Topology, tmp_path
         await asyncio.gather(*(side.wait_frames(20, timeout_s=5) for side in call.sides.values()))
 
 
-# KNOWN BUG (found 2026-12-04, also at the previous commit): in ~1 of 4 runs A's media to B
-# never comes back. A's ICE restart "recovers" in ~100 ms (B's video reaches A), but A sends
-# nothing more: B's inbound counters equal A's outbound ones and both freeze, while B's new
-# candidate pair with A's new address stays "in-progress" and B starts no recovery of its
-# own. The failure message prints both sides' RTP and candidate-pair counters. Retried until
-# the SDK is fixed; three failures in a row still fail the suite.
-@pytest.mark.flaky(reruns=2)
 async def test_reconnect_after_address_change(topo: Topology, tmp_path: Path) -> None:
-    """Wi-Fi → 4G: A's link goes away and A comes back on a new subnet with a new address."""
+    """Wi-Fi → 4G: A's link goes away and A comes back on a new subnet with a new address.
+
+    A's video at B may never pause: A's new interface is up at once and A switches paths
+    faster than B's jitter buffer drains (about half the runs). That is the best outcome,
+    counted as recovered at 0 ms, not as "no frame after a gap" (which failed this test
+    before: B's counters matched A's and B decoded every frame).
+    """
     server = topo.start_server(tmp_path)
     async with call_in_netns(topo, server) as call:
         await asyncio.sleep(1.0)
         old_address = topo.host("a").address
         moved = topo.move_to_new_subnet("a")
         assert topo.host("a").address != old_address
-        recovered = await recover_both(call, moved, timeout_s=30)
+        recovered = await recover_both(call, moved, timeout_s=30, may_be_uninterrupted=True)
         print(
             f"\nreconnect address change {old_address} → {topo.host('a').address}: change → first new decoded frame "
             + ", ".join(f"{label.upper()} {ms:.0f} ms" for label, ms in recovered.items())

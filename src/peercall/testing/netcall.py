@@ -89,6 +89,7 @@ PAGE_MONITOR_JS = r"""
 GAP_MS = 300.0  # a pause between frames at least this long is an outage (normal: 33-100 ms)
 SUSTAIN_FRAMES = 5  # ... and at least this many frames ...
 SUSTAIN_WINDOW_MS = 1000.0  # ... within this long after it (not one stray frame)
+UNINTERRUPTED_WINDOW_MS = 3000.0  # no outage gap for this long after a change: never interrupted
 
 
 def now_ms() -> float:
@@ -120,6 +121,19 @@ def recovery_frame(
         if now < stamp + window_ms:
             return None  # the run may still grow: decide later
     return None
+
+
+def uninterrupted(
+    frames: list[float], after_ms: float, now: float, *, window_ms: float = UNINTERRUPTED_WINDOW_MS
+) -> bool:
+    """Frames kept coming through ``after_ms`` with no outage gap for ``window_ms``.
+
+    The best case of a network change: the peer that moved switched paths faster than the
+    jitter buffer drained, so this side never paused (there is no "first frame after a gap").
+    """
+    if now < after_ms + window_ms:
+        return False
+    return max_gap(frames, after_ms - GAP_MS, after_ms + window_ms) < GAP_MS
 
 
 def max_gap(frames: list[float], start_ms: float, end_ms: float) -> float:
@@ -160,17 +174,24 @@ class CallSide:
                 return found
             await asyncio.sleep(0.05)
 
-    async def wait_recovery(self, after_ms: float, timeout_s: float) -> float | None:
+    async def wait_recovery(
+        self, after_ms: float, timeout_s: float, *, may_be_uninterrupted: bool = False
+    ) -> float | None:
         """Milliseconds from ``after_ms`` (e.g. link up) to media flowing again (see :func:`recovery_frame`).
 
+        With ``may_be_uninterrupted`` (a change that need not cut this side's media), video
+        that never paused counts as recovered at 0 ms (see :func:`uninterrupted`).
         None when it did not recover within ``timeout_s``.
         """
         deadline = time.monotonic() + timeout_s
         while True:
             frames = await self.frames_between(after_ms - 10 * GAP_MS)
-            found = recovery_frame(frames, after_ms, now_ms())
+            now = now_ms()
+            found = recovery_frame(frames, after_ms, now)
             if found is not None:
                 return found - after_ms
+            if may_be_uninterrupted and uninterrupted(frames, after_ms, now):
+                return 0.0
             if time.monotonic() > deadline:
                 return None
             await asyncio.sleep(0.1)
