@@ -10,7 +10,7 @@ def frames(start: float, end: float, step: float = 50.0) -> list[float]:
 
 
 def test_recovery_is_the_first_frame_of_a_sustained_run_after_a_gap() -> None:
-    stamps = frames(0, 1_000) + [1_400.0] + frames(3_000, 5_000)  # a stray frame, then the run
+    stamps = [*frames(0, 1_000), 1_400.0, *frames(3_000, 5_000)]  # a stray frame, then the run
     assert recovery_frame(stamps, after_ms=1_000, now=5_000) == 3_000
 
 
