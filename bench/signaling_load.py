@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 import httpx  # noqa: E402
+import uvloop  # noqa: E402
 import websockets  # noqa: E402
 
 from peercall.auth.tokens import TokenIssuer  # noqa: E402
@@ -66,6 +67,7 @@ class Client:
         self.sent = 0
         self.latencies: list[float] = []
         self.next_ping = time.monotonic() + random.uniform(0, 5.0)
+        self.next_send = 0.0
 
 
 async def _reader(client: Client, kind: str) -> None:
@@ -104,6 +106,26 @@ async def _open_peerjs(url: str, peer_id: str) -> Any:
     return ws
 
 
+def _due(schedule: deque[Client], attr: str, now: float, interval: float) -> list[Client]:
+    """Clients whose ``attr`` time has come, each rescheduled one ``interval`` later.
+
+    ``schedule`` is kept in due order (same interval for all: the one just served goes to
+    the back), so a tick costs the sends it makes, not a scan of every client: scanning
+    2,000 clients every 5 ms per load-generator process took CPU the server then lacked.
+    At most one round per call (a lagging generator catches up over the next ticks).
+    """
+    ready: list[Client] = []
+    for _ in range(len(schedule)):
+        client = schedule[0]
+        when = getattr(client, attr)
+        if when > now:
+            break
+        schedule.rotate(-1)
+        setattr(client, attr, when + interval)
+        ready.append(client)
+    return ready
+
+
 async def _keepalive(clients: list[Client], kind: str) -> None:
     """Each client pings every ~5 s at its own phase (real clients are not in step).
 
@@ -112,13 +134,13 @@ async def _keepalive(clients: list[Client], kind: str) -> None:
     server rightly closed the sockets of clients that had sent nothing (4008).
     """
     ping = json.dumps({"type": "ping", "ts": 0} if kind == "peercall" else {"type": "HEARTBEAT"})
+    schedule: deque[Client] = deque()
     while True:
-        now = time.monotonic()
-        for client in list(clients):
-            if client.next_ping <= now:
-                client.next_ping = now + 5.0
-                with contextlib.suppress(websockets.ConnectionClosed):
-                    await client.ws.send(ping)
+        if len(schedule) != len(clients):  # clients still joining: rebuild in due order
+            schedule = deque(sorted(clients, key=lambda c: c.next_ping))
+        for client in _due(schedule, "next_ping", time.monotonic(), 5.0):
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await client.ws.send(ping)
         await asyncio.sleep(0.05)
 
 
@@ -185,16 +207,15 @@ async def _worker_main(
     started = time.monotonic()
     interval = 1 / rate
     for client in clients:
-        client.next = started + interval * (hash(id(client)) % 1000) / 1000  # type: ignore[attr-defined]
+        client.next_send = started + interval * random.random()
+    schedule = deque(sorted(clients, key=lambda c: c.next_send))
     while (now := time.monotonic()) - started < duration:
-        for client in clients:
-            if client.next <= now:  # type: ignore[attr-defined]
-                client.next += interval  # type: ignore[attr-defined]
-                try:
-                    await client.ws.send(_frame(kind, client.partner))
-                except websockets.ConnectionClosed:
-                    continue  # the server dropped it: counted in `dropped` below
-                client.sent += 1
+        for client in _due(schedule, "next_send", now, interval):
+            try:
+                await client.ws.send(_frame(kind, client.partner))
+            except websockets.ConnectionClosed:
+                continue  # the server dropped it: counted in `dropped` below
+            client.sent += 1
         await asyncio.sleep(0.005)
     await asyncio.sleep(3.0)  # drain
     keepalive.cancel()
@@ -217,7 +238,8 @@ def _worker(
     kind: str, urls: tuple[str, str], pairs: list[tuple[str, str]], rate: float, duration: float, out: Any
 ) -> None:
     try:
-        out.put(asyncio.run(_worker_main(kind, urls, pairs, rate, duration)))
+        # uvloop, like the server: the generator's own overhead is CPU the server lacks.
+        out.put(uvloop.run(_worker_main(kind, urls, pairs, rate, duration)))
     except Exception as exc:  # report, do not hang the parent
         out.put({"error": repr(exc)})
 

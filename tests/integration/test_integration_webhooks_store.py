@@ -10,7 +10,7 @@ import time
 from peercall.store import SqlStore, open_store
 from peercall.testing.webhook_receiver import WebhookReceiver
 from peercall.webhooks.dispatcher import DispatchPolicy, WebhookDispatcher
-from peercall.webhooks.store import WebhookStore
+from peercall.webhooks.store import SUBSCRIBERS_TTL_S, WebhookStore
 
 
 async def _stores(database_url: str, count: int) -> list[SqlStore]:
@@ -76,3 +76,22 @@ async def test_integration_webhooks_store_failing_receiver_ends_failed(database_
             await store.close()
     assert (row.status, row.attempts, row.response_status) == ("failed", 3, 500)
     assert [r.status for r in receiver.snapshot()] == [500, 500, 500]
+
+
+async def test_integration_webhooks_subscriber_list_is_cached_and_refreshed(database_url: str) -> None:
+    """Joins read the endpoint list from a short-lived copy: this node's own changes show at
+    once, another node's within SUBSCRIBERS_TTL_S."""
+    stores = await _stores(database_url, 2)
+    try:
+        node_a, node_b = (WebhookStore(s.engine) for s in stores)
+        assert await node_b.enqueue("call.ended", "evt_before", "{}") == 0  # caches "no endpoints"
+        endpoint = await node_a.add_endpoint("key-1", "https://93.184.216.34/h", ["call.ended"], max_per_owner=5)
+        assert await node_a.enqueue("call.ended", "evt_a", "{}") == 1  # own change: at once
+        assert await node_b.enqueue("call.ended", "evt_b1", "{}") == 0  # another node's: not yet
+        await asyncio.sleep(SUBSCRIBERS_TTL_S + 0.2)
+        assert await node_b.enqueue("call.ended", "evt_b2", "{}") == 1
+        assert await node_a.delete_endpoint("key-1", endpoint.id)
+        assert await node_a.enqueue("call.ended", "evt_gone", "{}") == 0
+    finally:
+        for store in stores:
+            await store.close()

@@ -25,22 +25,33 @@ class ServerMetrics:
         self._errors = metrics.counter("signaling_errors", "Error frames sent to clients, by code", ("code",))
         # Bound once: labels() per frame was ~19 % of a node's CPU under relay load.
         self._in, self._out = self._messages.labels("in"), self._messages.labels("out")
+        # Frames are counted in plain ints and added to the counters before each scrape
+        # (refresh): the counters' lock per frame was ~4.5 % of a node's CPU under relay load.
+        self._pending_in = self._pending_out = 0
 
     def frame_in(self) -> None:
-        self._in.inc()
+        self._pending_in += 1
 
     def counting(self, deliver: Deliver) -> Deliver:
         """Wrap a connection's deliver callable so every outgoing frame (and error) is counted."""
 
         def counted(frame: Frame) -> Any:
-            self._out.inc()
+            self._pending_out += 1
             if frame.get("type") == "error":
                 self._errors.labels(str(frame.get("code", "unknown"))[:40]).inc()
             return deliver(frame)
 
         return counted
 
+    def flush(self) -> None:
+        """Add the frames counted since the last flush to the Prometheus counters."""
+        pending_in, pending_out = self._pending_in, self._pending_out
+        self._pending_in = self._pending_out = 0
+        self._in.inc(pending_in)
+        self._out.inc(pending_out)
+
     async def refresh(self, sessions: Sized, hub: Hub, rooms: RoomService) -> None:
+        self.flush()
         room_ids = await hub.room_ids()
         self._connections.set(len(sessions))
         self._rooms.set(len(room_ids))

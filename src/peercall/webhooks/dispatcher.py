@@ -69,7 +69,7 @@ class WebhookDispatcher:
             self._wake.set()
 
     async def wants(self, event: EventType) -> bool:
-        return any(event in endpoint.events for endpoint in await self.store.endpoints())
+        return any(event in endpoint.events for endpoint in await self.store.subscribers())
 
     def start(self) -> None:
         self._client = httpx.AsyncClient(

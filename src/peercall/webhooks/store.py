@@ -56,12 +56,28 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(12)}"
 
 
+# How long this node trusts its copy of the endpoint list. Every join published
+# `participant.joined` and read the list first (a database read on the join path, behind a
+# busy event loop several thread hops long); endpoints change rarely. Changes made on this
+# node are seen at once; another node's within this many seconds.
+SUBSCRIBERS_TTL_S = 2.0
+
+
 class WebhookStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._subscribers: tuple[float, list[Endpoint]] | None = None  # (read at, live endpoints)
+
+    async def subscribers(self) -> list[Endpoint]:
+        """Every live endpoint (all owners), from a copy at most SUBSCRIBERS_TTL_S old."""
+        now = time.monotonic()
+        if self._subscribers is None or now - self._subscribers[0] > SUBSCRIBERS_TTL_S:
+            self._subscribers = (now, await self.endpoints())
+        return self._subscribers[1]
 
     # ---- endpoints ---------------------------------------------------------
     async def add_endpoint(self, owner: str, url: str, events: list[str], max_per_owner: int) -> Endpoint:
+        self._subscribers = None
         endpoint = Endpoint(_new_id("whk"), owner, url, sorted(set(events)), secrets.token_hex(32), time.time())
         async with self._engine.begin() as conn:
             count = await conn.scalar(
@@ -81,6 +97,7 @@ class WebhookStore:
                     created_at=endpoint.created_at,
                 )
             )
+        self._subscribers = None  # again: a read during the insert may have cached the old list
         return endpoint
 
     async def endpoints(self, owner: str | None = None) -> list[Endpoint]:
@@ -100,6 +117,7 @@ class WebhookStore:
 
     async def delete_endpoint(self, owner: str, endpoint_id: str) -> bool:
         """Soft delete (its delivery log stays readable); pending deliveries are dropped."""
+        self._subscribers = None
         now = time.time()
         async with self._engine.begin() as conn:
             done = await conn.execute(
@@ -118,13 +136,14 @@ class WebhookStore:
                 .where(webhook_deliveries.c.endpoint_id == endpoint_id, webhook_deliveries.c.status == "pending")
                 .values(status="failed", error="endpoint deleted")
             )
+        self._subscribers = None  # again: a read during the update may have cached the old list
         return True
 
     # ---- deliveries --------------------------------------------------------
     async def enqueue(self, event: str, event_id: str, payload: str) -> int:
         """One pending delivery per endpoint subscribed to ``event``; returns how many."""
         now = time.time()
-        targets = [e for e in await self.endpoints() if event in e.events]
+        targets = [e for e in await self.subscribers() if event in e.events]
         if not targets:
             return 0
         rows = [
