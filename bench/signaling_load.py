@@ -68,12 +68,14 @@ class Client:
         self.latencies: list[float] = []
         self.next_ping = time.monotonic() + random.uniform(0, 5.0)
         self.next_send = 0.0
+        self.last_seq = 0  # highest `seq` received: acknowledged in pings, like the SDKs do
 
 
 async def _reader(client: Client, kind: str) -> None:
     try:
         async for raw in client.ws:
             frame = json.loads(raw)
+            client.last_seq = frame.get("seq", client.last_seq)
             if kind == "peercall" and frame.get("type") == "ice-candidate":
                 stamp = frame["candidate"]["usernameFragment"]
             elif kind == "peerjs" and frame.get("type") == "CANDIDATE":
@@ -133,12 +135,15 @@ async def _keepalive(clients: list[Client], kind: str) -> None:
     load-generator loop stretched a round past the server's 20 s idle timeout, and the
     server rightly closed the sockets of clients that had sent nothing (4008).
     """
-    ping = json.dumps({"type": "ping", "ts": 0} if kind == "peercall" else {"type": "HEARTBEAT"})
+    heartbeat = json.dumps({"type": "HEARTBEAT"})
     schedule: deque[Client] = deque()
     while True:
         if len(schedule) != len(clients):  # clients still joining: rebuild in due order
             schedule = deque(sorted(clients, key=lambda c: c.next_ping))
         for client in _due(schedule, "next_ping", time.monotonic(), 5.0):
+            # peercall's SDK acknowledges what it processed in its ping (the server trims the
+            # member's replay ring to it); PeerJS keeps no replay ring.
+            ping = json.dumps({"type": "ping", "ts": 0, "ack": client.last_seq}) if kind == "peercall" else heartbeat
             with contextlib.suppress(websockets.ConnectionClosed):
                 await client.ws.send(ping)
         await asyncio.sleep(0.05)

@@ -8,6 +8,7 @@ client says the last ``seq`` it saw and gets the rest replayed — or is removed
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -16,6 +17,28 @@ Frame = dict[str, Any]
 # Called by the hub to hand a frame to a member's connection. It must not block: the
 # connection puts the frame on its bounded send queue (and drops itself when full).
 Deliver = Callable[[Frame], None]
+
+
+class EncodedFrame(dict[str, Any]):
+    """A frame with its wire text, encoded once by the hub for its replay ring.
+
+    The connection sends ``text`` instead of encoding the frame a second time, and the ring
+    keeps only the text: strings are not tracked by Python's cyclic GC, whereas every ringed
+    dict was promoted to the oldest generation and made full collections (hundreds of ms
+    with thousands of connections) both more frequent and longer. Treat it as read-only.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, frame: Frame) -> None:
+        super().__init__(frame)
+        self.text = encode_frame(frame)
+
+
+def encode_frame(frame: Frame) -> str:
+    """The JSON text of a frame on the wire (compact)."""
+    return json.dumps(frame, separators=(",", ":"))
+
 
 # Frames kept per member for replay after a resume, until the client acknowledges them
 # (`ping` with `ack`, every ~10 s): at most this many (a suspended member's backlog).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from peercall.hub.base import (
     REPLAY_FRAMES,
     Deliver,
+    EncodedFrame,
     Frame,
     JoinOutcome,
     Member,
@@ -32,14 +34,26 @@ class _Slot:
     epoch: int
     seq: int = 0
     attempt: int = 0  # highest resume attempt accepted
-    ring: deque[Frame] = field(default_factory=lambda: deque(maxlen=REPLAY_FRAMES))
+    # The wire text of the last frames and their seqs (text: see EncodedFrame).
+    ring: deque[str] = field(default_factory=lambda: deque(maxlen=REPLAY_FRAMES))
+    ring_seqs: deque[int] = field(default_factory=lambda: deque(maxlen=REPLAY_FRAMES))
 
     def push(self, frame: Frame) -> None:
         self.seq += 1
-        numbered = {**frame, "seq": self.seq}
-        self.ring.append(numbered)
+        numbered = EncodedFrame({**frame, "seq": self.seq})
+        self.ring.append(numbered.text)
+        self.ring_seqs.append(self.seq)
         if self.deliver is not None:
             self.deliver(numbered)
+
+    def replay_after(self, last_seq: int) -> list[Frame]:
+        return [json.loads(text) for seq, text in zip(self.ring_seqs, self.ring, strict=True) if seq > last_seq]
+
+    def trim_to(self, seq: int) -> None:
+        """Drop what the client acknowledged."""
+        while self.ring_seqs and self.ring_seqs[0] <= seq:
+            self.ring_seqs.popleft()
+            self.ring.popleft()
 
 
 class MemoryHub:
@@ -125,8 +139,8 @@ class MemoryHub:
                 slot.attempt = attempt
             if slot.deliver is not None:  # the old socket is still open (it has not noticed the drop)
                 slot.deliver(evict_frame)
-            replay = [frame for frame in slot.ring if frame["seq"] > last_seq]
-            gap = last_seq < slot.seq and (not slot.ring or slot.ring[0]["seq"] > last_seq + 1)
+            replay = slot.replay_after(last_seq)
+            gap = last_seq < slot.seq and (not slot.ring_seqs or slot.ring_seqs[0] > last_seq + 1)
             others = [s.member for pid, s in room.items() if pid != peer_id]
             deliver(preamble(slot.member, others, gap))
             for frame in replay:
@@ -137,8 +151,8 @@ class MemoryHub:
 
     async def acknowledge(self, room_id: str, peer_id: str, seq: int) -> None:
         slot = self._rooms.get(room_id, {}).get(peer_id)
-        while slot is not None and slot.ring and slot.ring[0]["seq"] <= seq:
-            slot.ring.popleft()
+        if slot is not None:
+            slot.trim_to(seq)
 
     async def is_suspended(self, room_id: str, peer_id: str) -> bool:
         slot = self._rooms.get(room_id, {}).get(peer_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketState
 
 from peercall.errors import ERRORS
+from peercall.hub.base import EncodedFrame, encode_frame
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,9 @@ class Outbox:
                 frame = await self._queue.get()
                 if frame is None:
                     break
-                await self._ws.send_text(json.dumps(frame, separators=(",", ":")))
+                # The hub's frames come encoded already (EncodedFrame); the rest are ours.
+                text = frame.text if type(frame) is EncodedFrame else encode_frame(frame)
+                await self._ws.send_text(text)
         except Exception as exc:  # the peer went away while we were writing
             log.debug("send failed: %s", exc)
         finally:
