@@ -50,7 +50,8 @@ sys.path.insert(0, str(HERE))
 
 import redis  # noqa: E402
 import websockets  # noqa: E402
-from signaling_load import LIFTED_LIMITS, PADDING, _open_peercall, peercall_pairs, rss_kib, run_load  # noqa: E402
+from load_clients import PADDING, _open_peercall, rss_kib, run_load  # noqa: E402
+from signaling_load import LIFTED_LIMITS, peercall_pairs  # noqa: E402
 
 from peercall.testing.redis_server import RedisServer, start_redis  # noqa: E402
 from peercall.testing.server import ServerProcess, start_server, stop_server  # noqa: E402

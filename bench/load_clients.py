@@ -1,0 +1,283 @@
+"""Load-generator side of the signaling benches: WebSocket clients in pairs (peercall or
+PeerJS protocol), paced sending, keepalives, and ``run_load``, which spreads the pairs over
+worker processes (at most 20,000 open files per process here) and collects the figures.
+
+Used by bench/signaling_load.py and bench/reconnect_storm.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import random
+import secrets
+import statistics
+import time
+from collections import Counter, deque
+from pathlib import Path
+from typing import Any
+
+import uvloop
+import websockets
+
+PER_WORKER = 2_000  # connections per load-generator process (fd limit, CPU)
+CONNECT_PER_S = 400  # pacing of new connections per worker
+CONNECT_IN_FLIGHT = 16  # pairs being opened at once per worker (more only queues at the server: joins past its timeout)
+PADDING = "x" * 160  # a candidate line is ~150-250 bytes
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+# ---- clients ---------------------------------------------------------------------------
+class Client:
+    def __init__(self) -> None:
+        self.ws: Any = None
+        self.partner = ""
+        self.sent = 0
+        self.latencies: list[float] = []
+        self.next_ping = time.monotonic() + random.uniform(0, 5.0)
+        self.next_send = 0.0
+        self.last_seq = 0  # highest `seq` received: acknowledged in pings, like the SDKs do
+
+
+async def _reader(client: Client, kind: str) -> None:
+    try:
+        async for raw in client.ws:
+            frame = json.loads(raw)
+            client.last_seq = frame.get("seq", client.last_seq)
+            if kind == "peercall" and frame.get("type") == "ice-candidate":
+                stamp = frame["candidate"]["usernameFragment"]
+            elif kind == "peerjs" and frame.get("type") == "CANDIDATE":
+                stamp = frame["payload"]["ts"]
+            else:
+                continue
+            client.latencies.append((time.time() - float(stamp)) * 1000)
+    except websockets.ConnectionClosed:
+        pass
+
+
+async def _open_peercall(url: str, token: str) -> tuple[Any, dict[str, Any]]:
+    ws = await websockets.connect(url, max_size=2**20, open_timeout=30, ping_interval=None)
+    await ws.send(json.dumps({"type": "join", "v": 1, "token": token}))
+    while True:
+        frame = json.loads(await ws.recv())
+        if frame.get("type") == "joined":
+            return ws, frame
+        if frame.get("type") == "error":
+            raise RuntimeError(f"join refused: {frame}")
+
+
+async def _open_peerjs(url: str, peer_id: str) -> Any:
+    ws = await websockets.connect(
+        f"{url}?key=peerjs&id={peer_id}&token={secrets.token_hex(4)}", open_timeout=30, ping_interval=None
+    )
+    frame = json.loads(await ws.recv())
+    if frame.get("type") != "OPEN":
+        raise RuntimeError(f"peerjs refused: {frame}")
+    return ws
+
+
+def _due(schedule: deque[Client], attr: str, now: float, interval: float) -> list[Client]:
+    """Clients whose ``attr`` time has come, each rescheduled one ``interval`` later.
+
+    ``schedule`` is kept in due order (same interval for all: the one just served goes to
+    the back), so a tick costs the sends it makes, not a scan of every client: scanning
+    2,000 clients every 5 ms per load-generator process took CPU the server then lacked.
+    At most one round per call (a lagging generator catches up over the next ticks).
+    """
+    ready: list[Client] = []
+    for _ in range(len(schedule)):
+        client = schedule[0]
+        when = getattr(client, attr)
+        if when > now:
+            break
+        schedule.rotate(-1)
+        setattr(client, attr, when + interval)
+        ready.append(client)
+    return ready
+
+
+async def _keepalive(clients: list[Client], kind: str) -> None:
+    """Each client pings every ~5 s at its own phase (real clients are not in step).
+
+    Due times, not a sleep per client: with ``sleep(5 / N)`` between clients a busy
+    load-generator loop stretched a round past the server's 20 s idle timeout, and the
+    server rightly closed the sockets of clients that had sent nothing (4008).
+    """
+    heartbeat = json.dumps({"type": "HEARTBEAT"})
+    schedule: deque[Client] = deque()
+    while True:
+        if len(schedule) != len(clients):  # clients still joining: rebuild in due order
+            schedule = deque(sorted(clients, key=lambda c: c.next_ping))
+        for client in _due(schedule, "next_ping", time.monotonic(), 5.0):
+            # peercall's SDK acknowledges what it processed in its ping (the server trims the
+            # member's replay ring to it); PeerJS keeps no replay ring.
+            ping = json.dumps({"type": "ping", "ts": 0, "ack": client.last_seq}) if kind == "peercall" else heartbeat
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await client.ws.send(ping)
+        await asyncio.sleep(0.05)
+
+
+def _frame(kind: str, to: str) -> str:
+    if kind == "peercall":
+        candidate: dict[str, Any] = {"candidate": f"candidate:1 1 udp 2122260223 198.18.0.1 5000 typ host {PADDING}"}
+        candidate |= {"sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": repr(time.time())}
+        return json.dumps({"type": "ice-candidate", "to": to, "candidate": candidate})
+    payload = {"candidate": f"candidate:1 1 udp 2122260223 198.18.0.1 5000 typ host {PADDING}", "ts": time.time()}
+    return json.dumps({"type": "CANDIDATE", "dst": to, "payload": payload})
+
+
+async def _worker_main(
+    kind: str, urls: tuple[str, str], pairs: list[tuple[str, str]], rate: float, duration: float
+) -> dict:
+    """``urls``: where each pair's first and second member connect (two nodes: relayed via Redis)."""
+    clients: list[Client] = []
+    readers: list[asyncio.Task[None]] = []
+    pace = 1 / CONNECT_PER_S
+    join_ms: list[float] = []  # WebSocket open + join until `joined` (the store's writes are on this path)
+    connect_started = time.monotonic()
+    keepalive = asyncio.create_task(_keepalive(clients, kind))  # like the SDKs: a ping every 5 s
+    # Pairs open concurrently (at most CONNECT_IN_FLIGHT per worker, paced at CONNECT_PER_S):
+    # one after another, a worker measured its own round trips, not the server (a join
+    # writes to the store: ~100 ms under load made 10,000 sequential joins take ~8 minutes).
+    gate = asyncio.Semaphore(CONNECT_IN_FLIGHT)
+    failed_joins: list[str] = []
+
+    async def open_pair(first: str, second: str) -> None:
+        try:
+            await open_pair_once(first, second)
+        except (websockets.ConnectionClosed, RuntimeError, OSError, TimeoutError) as exc:
+            failed_joins.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+
+    async def open_pair_once(first: str, second: str) -> None:
+        async with gate:
+            a, b = Client(), Client()
+            if kind == "peercall":
+                t0 = time.monotonic()
+                a.ws, _ = await _open_peercall(urls[0], first)
+                t1 = time.monotonic()
+                b.ws, joined = await _open_peercall(urls[1], second)
+                join_ms.extend([(t1 - t0) * 1000, (time.monotonic() - t1) * 1000])
+                a.partner, b.partner = joined["peer_id"], joined["peers"][0]["peer_id"]
+            else:
+                a.ws, b.ws = await _open_peerjs(urls[0], first), await _open_peerjs(urls[1], second)
+                a.partner, b.partner = second, first
+            for client in (a, b):
+                clients.append(client)
+                readers.append(asyncio.create_task(_reader(client, kind)))
+
+    opening = []
+    for first, second in pairs:
+        opening.append(asyncio.create_task(open_pair(first, second)))
+        await asyncio.sleep(2 * pace)
+    await asyncio.gather(*opening)
+    ready = {
+        "failed_joins": failed_joins,
+        "connected": len(clients),
+        "join_ms": join_ms,
+        "connect_s": time.monotonic() - connect_started,
+    }
+    # Everyone connected: every client sends `rate` frames per second, spread evenly.
+    started = time.monotonic()
+    interval = 1 / rate
+    for client in clients:
+        client.next_send = started + interval * random.random()
+    schedule = deque(sorted(clients, key=lambda c: c.next_send))
+    while (now := time.monotonic()) - started < duration:
+        for client in _due(schedule, "next_send", now, interval):
+            try:
+                await client.ws.send(_frame(kind, client.partner))
+            except websockets.ConnectionClosed:
+                continue  # the server dropped it: counted in `dropped` below
+            client.sent += 1
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(3.0)  # drain
+    keepalive.cancel()
+    for client in clients:
+        await client.ws.close()
+    for task in readers:
+        task.cancel()
+    latencies = [ms for client in clients for ms in client.latencies]
+    dropped = [c.ws.close_code for c in clients if c.ws.close_code not in (None, 1000)]
+    return ready | {
+        "dropped": dropped,
+        "sent": sum(c.sent for c in clients),
+        "received": len(latencies),
+        "latencies": latencies,
+        "elapsed": duration,
+    }
+
+
+def _worker(
+    kind: str, urls: tuple[str, str], pairs: list[tuple[str, str]], rate: float, duration: float, out: Any
+) -> None:
+    try:
+        # uvloop, like the server: the generator's own overhead is CPU the server lacks.
+        out.put(uvloop.run(_worker_main(kind, urls, pairs, rate, duration)))
+    except Exception as exc:  # report, do not hang the parent
+        out.put({"error": repr(exc)})
+
+
+def run_load(
+    kind: str,
+    url: str | list[str],
+    pairs: list[tuple[str, str]],
+    rate: float,
+    duration: float,
+    pid: int | list[int],
+    *,
+    workers: int = 1,
+) -> dict:
+    """Spread the pairs over (at least ``workers``) worker processes; start sending together;
+    collect figures. Several ``url``s (nodes): worker i puts a pair's members on nodes i and
+    i+1, so most frames cross nodes; ``pid``s: the RSS figure sums the nodes."""
+    urls, pids = ([url] if isinstance(url, str) else url), ([pid] if isinstance(pid, int) else pid)
+    base_rss = sum(rss_kib(p) for p in pids)
+    size = max(1, min(PER_WORKER // 2, -(-len(pairs) // workers)))
+    chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
+    out: Any = mp.get_context("spawn").Queue()
+    procs = [
+        mp.get_context("spawn").Process(
+            target=_worker, args=(kind, (urls[n % len(urls)], urls[(n + 1) % len(urls)]), chunk, rate, duration, out)
+        )
+        for n, chunk in enumerate(chunks)
+    ]
+    for proc in procs:
+        proc.start()
+    # Connections are held during the send phase: sample the server's memory then.
+    connect_s = len(pairs) * 2 / CONNECT_PER_S / max(1, len(procs)) + 3
+    time.sleep(min(connect_s + duration / 2, connect_s + 30))
+    peak_rss = sum(rss_kib(p) for p in pids)
+    results = [out.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join(10)
+    errors = [r["error"] for r in results if "error" in r]
+    if errors:
+        raise RuntimeError(f"{kind}: {errors[:3]}")
+    latencies = sorted(ms for r in results for ms in r["latencies"])
+    joins = sorted(ms for r in results for ms in r["join_ms"])
+    connections = sum(r["connected"] for r in results)
+    sent, received = sum(r["sent"] for r in results), sum(r["received"] for r in results)
+    return {
+        "connections": connections,
+        "msgs_per_s": round(received / duration, 1),
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2) if latencies else None,
+        "rss_per_conn_kib": round((peak_rss - base_rss) / max(1, connections), 1),
+        "lost": sent - received,
+        "sent": sent,
+        "join_p50_ms": round(statistics.median(joins), 1) if joins else None,
+        "join_p99_ms": round(joins[int(0.99 * (len(joins) - 1))], 1) if joins else None,
+        "connect_phase_s": round(max(r["connect_s"] for r in results), 1),
+        # Clients the server closed before the end (close code: count), and joins that failed.
+        "dropped": dict(Counter(str(code) for r in results for code in r["dropped"])),
+        "failed_joins": len([f for r in results for f in r["failed_joins"]]),
+        "failed_join_examples": [f for r in results for f in r["failed_joins"]][:3],
+    }
