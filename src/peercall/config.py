@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     stats_max_rows_per_call: int = Field(20_000, ge=10, description="Stats timeline rows kept per call")
     max_participants_cap: int = Field(4, ge=2, le=16, description="Largest room (a mesh: each sends N-1 times)")
     shutdown_grace_s: float = Field(5.0, ge=0)
+    gc_young_threshold: int = Field(
+        20_000, ge=100, le=1_000_000, description="Allocations before a young GC collection (CPython: 700)"
+    )
     drain_timeout_s: float = Field(
         30.0, ge=0, le=3600, description="SIGTERM: wait this long for clients to move to other nodes (0: exit at once)"
     )

@@ -18,11 +18,7 @@ from peercall.server.tls import ensure_self_signed, local_addresses
 log = logging.getLogger("peercall")
 
 
-# Young-generation size before a collection (CPython's default: 700 allocations).
-GC_YOUNG_THRESHOLD = 20_000
-
-
-def _tune_gc() -> None:
+def _tune_gc(young_threshold: int) -> None:
     """Keep the cyclic GC's full collections off the relay path.
 
     Measured with 4,000 connections relaying 4,000 frames/s (bench/signaling_load.py and a
@@ -38,7 +34,7 @@ def _tune_gc() -> None:
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+    gc.set_threshold(young_threshold, 20, 20)
 
 
 def serve(settings: Settings) -> None:
@@ -62,7 +58,7 @@ def serve(settings: Settings) -> None:
                     print(f"  from another device on your network: {lan}", flush=True)
     print(f"\n  API docs: {base}/docs\n", flush=True)
     app = create_app(settings)
-    _tune_gc()
+    _tune_gc(settings.gc_young_threshold)
     config = uvicorn.Config(
         app,
         host=settings.host,
