@@ -8,10 +8,11 @@ client says the last ``seq`` it saw and gets the rest replayed — or is removed
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import orjson
 
 Frame = dict[str, Any]
 # Called by the hub to hand a frame to a member's connection. It must not block: the
@@ -36,8 +37,9 @@ class EncodedFrame(dict[str, Any]):
 
 
 def encode_frame(frame: Frame) -> str:
-    """The JSON text of a frame on the wire (compact)."""
-    return json.dumps(frame, separators=(",", ":"))
+    """The JSON text of a frame on the wire (compact). orjson: json.dumps was ~8 % of a
+    node's CPU under relay load (every relayed frame and reply is encoded once)."""
+    return orjson.dumps(frame).decode()
 
 
 # Frames kept per member for replay after a resume, until the client acknowledges them
