@@ -199,13 +199,14 @@ async def _worker_main(
             client.sent += 1
         await asyncio.sleep(0.005)
     await asyncio.sleep(3.0)  # drain
+    # Sockets the server closed during the run (counted before our own teardown: closing
+    # thousands of sockets one by one once let the last ones idle out at the server).
+    dropped = [c.ws.close_code for c in clients if c.ws.close_code not in (None, 1000)]
     keepalive.cancel()
-    for client in clients:
-        await client.ws.close()
+    await asyncio.gather(*(client.ws.close() for client in clients), return_exceptions=True)
     for task in readers:
         task.cancel()
     latencies = [ms for client in clients for ms in client.latencies]
-    dropped = [c.ws.close_code for c in clients if c.ws.close_code not in (None, 1000)]
     return ready | {
         "dropped": dropped,
         "sent": sum(c.sent for c in clients),
