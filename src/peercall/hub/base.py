@@ -31,9 +31,10 @@ class EncodedFrame(dict[str, Any]):
 
     __slots__ = ("text",)
 
-    def __init__(self, frame: Frame) -> None:
+    def __init__(self, frame: Frame, text: str | None = None) -> None:
+        """``text``: the frame's wire text when it is already known (e.g. read from Redis)."""
         super().__init__(frame)
-        self.text = encode_frame(frame)
+        self.text = encode_frame(frame) if text is None else text
 
 
 def encode_frame(frame: Frame) -> str:

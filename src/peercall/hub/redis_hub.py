@@ -22,12 +22,14 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 
 from peercall.hub import redis_scripts as lua
 from peercall.hub.base import (
     REPLAY_FRAMES,
     Deliver,
+    EncodedFrame,
     Frame,
     JoinOutcome,
     Member,
@@ -165,7 +167,7 @@ class RedisHub:
 
     def _dispatch(self, data: str) -> None:
         room_id, peer_id, epoch_text, body = data.split("\n", 3)
-        frame: Frame = json.loads(body)
+        frame: Frame = EncodedFrame(orjson.loads(body), body)  # sent as it came: not encoded again
         epoch = int(epoch_text)
         local = self._local.get((room_id, peer_id))
         if local is not None and local.epoch == epoch:
