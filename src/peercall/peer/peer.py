@@ -309,6 +309,9 @@ class Peer(AsyncIOEventEmitter):
             else:
                 self.error_code = self._link.error_code
                 reason = self._link.end_reason or "disconnected"
+        except Exception:
+            logger.exception("peer %s: routing signaling failed; ending the session", self.peer_id)
+            raise
         finally:
             await self._shutdown(reason)
 

@@ -276,6 +276,10 @@ class ResilientSignaling:
                 logger.debug("peer %s reconnect attempt %d failed: %s", self.label, attempt, exc)
                 error = exc
                 continue
+            except Exception as exc:  # a bug must cost one attempt, not end the call silently
+                logger.exception("peer %s reconnect attempt %d raised", self.label, attempt)
+                error = SignalingError(f"reconnect attempt raised {exc!r}")
+                continue
             if self._stopped.is_set():  # left meanwhile: do not linger in the room
                 with contextlib.suppress(SignalingError):
                     await client.send({"type": "leave", "reason": "hangup"})

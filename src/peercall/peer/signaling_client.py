@@ -159,14 +159,18 @@ class SignalingClient:
                     uri, ssl=tls, proxy=None, max_size=_MAX_INBOUND_BYTES, open_timeout=None, close_timeout=3
                 )
                 try:
-                    await ws.send(json.dumps(hello))
+                    # A node that refuses at once (e.g. `draining`) may have closed before we
+                    # send: its error frame is still buffered and read below as the refusal.
+                    with contextlib.suppress(ConnectionClosed):
+                        await ws.send(json.dumps(hello))
                     joined, early = await cls._await_session(ws, expect)
                 except BaseException:
-                    await ws.close()
+                    with contextlib.suppress(ConnectionClosed):
+                        await ws.close()
                     raise
         except TimeoutError:
             raise SignalingError(f"no {expect} from {uri} within {timeout} s") from None
-        except (OSError, InvalidHandshake, InvalidURI) as exc:
+        except (OSError, InvalidHandshake, InvalidURI, ConnectionClosed) as exc:
             raise SignalingError(f"cannot open {uri}: {exc}") from exc
         logger.info("%s room %s as %s", expect, joined.get("room_id"), joined.get("peer_id"))
         return cls(ws, joined, ping_interval=ping_interval, early=early)
