@@ -146,6 +146,14 @@ export class CallLinks {
     for (const entry of this.#entries.values()) entry.recovery.nudge(cause);
   }
 
+  /**
+   * Send again every offer still unanswered (it may have died with the old socket).
+   * @param {number} minAgeMs only offers sent at least this long ago (not one in flight)
+   */
+  resendOffers(minAgeMs) {
+    for (const entry of this.#entries.values()) entry.link.resendOffer(minAgeMs);
+  }
+
   /** Nudge only the recoveries in progress (they were waiting for signaling). */
   nudgeActive() {
     for (const entry of this.#entries.values()) if (entry.recovery.active) entry.recovery.nudge('manual');

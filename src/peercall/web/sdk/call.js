@@ -57,6 +57,8 @@ export { CallEvent };
  * @property {string} [httpUrl] the server's http(s) base URL (REST: recordings)
  */
 
+/** Offers still unanswered this long after a resume (replay handled) are sent again. */
+const RESEND_AFTER_RESUME_MS = 500;
 const LEAVE_REASONS = new Set(['hangup', 'navigate', 'error']);
 
 /** @param {PeercallError} error @returns {EndReason} */
@@ -512,6 +514,8 @@ export class Call extends Emitter {
     this.emit(CallEvent.Reconnected, { self: this.#self, resumed: result.resumed });
     this.#collab.reconnected();
     this.#links.nudgeActive();
+    // After the replay (an answer to it may be in there): what we sent into the dead socket is gone.
+    setTimeout(() => { if (!this.#ended && !this.#reconnecting) this.#links.resendOffers(RESEND_AFTER_RESUME_MS); }, RESEND_AFTER_RESUME_MS);
   }
 
   /** Same session, new socket: the links are untouched. @param {Session} session */

@@ -31,6 +31,12 @@ import { openDataChannels } from './data-channels.js';
 import { ErrorCode, PeercallError } from './errors.js';
 import { guardKeyFrames, requestKeyFrame } from './keyframe-guard.js';
 
+/** An offer unanswered this long is sent again (then after 2×, 4×, … this long)… */
+const ANSWER_TIMEOUT_MS = 4_000;
+/** …at most this many times: a side that is away gets the copies when it is back. */
+const MAX_OFFER_RESENDS = 4;
+const ANSWER_CHECK_MS = 1_000;
+
 /**
  * Outgoing signaling for this link; `type` is `offer`, `answer` or `ice-candidate`.
  * @callback SendSignal
@@ -90,6 +96,10 @@ export class PeerLink extends Emitter {
   #renewing = false;
   /** @type {RTCIceServer[]} */
   #iceServers;
+  /** The plain offer we sent last and the time it went (see {@link PeerLink#resendOffer}). */
+  #sentOffer = { sdp: '', at: 0, resends: 0 };
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  #answerWatch;
 
   /** @param {PeerLinkOptions} options */
   constructor({ peerId, polite, iceServers, localStream, send, reset = false, answerFirst = false, iceTransportPolicy = 'all' }) {
@@ -144,6 +154,26 @@ export class PeerLink extends Emitter {
   /** Ask the other side for a key frame on every video we receive (after an outage). */
   requestKeyFrames() {
     for (const receiver of this.pc.getReceivers()) if (receiver.track?.kind === 'video') requestKeyFrame(receiver);
+  }
+
+  /**
+   * Send our unanswered offer again: a frame written into a signaling socket that was
+   * already dead (not yet noticed) or sent while it reconnected is lost, and perfect
+   * negotiation would wait for its answer forever (no new offer while one is pending).
+   * A duplicate that did arrive is harmless: the other side answers it again, and the
+   * second answer is dropped as stale. Reset offers are never repeated (each one renews
+   * the other side's connection). Returns true when an offer was sent.
+   * @param {number} [minAgeMs] only an offer sent at least this long ago
+   */
+  resendOffer(minAgeMs = 0) {
+    if (this.#closed || this.#makingOffer || !this.awaitingAnswer || !this.#sentOffer.sdp || this.#renewing) return false;
+    if (Date.now() - this.#sentOffer.at < minAgeMs) return false;
+    const local = this.pc.localDescription;
+    // An applied offer (impolite side) now carries the candidates gathered since it went.
+    const sdp = this.#proposedOffer?.sdp ?? (local?.type === 'offer' ? local.sdp : this.#sentOffer.sdp);
+    this.#sentOffer = { sdp, at: Date.now(), resends: this.#sentOffer.resends + 1 };
+    this.#send({ type: 'offer', sdp });
+    return true;
   }
 
   /** True while an offer of ours waits for its answer. */
@@ -213,6 +243,7 @@ export class PeerLink extends Emitter {
     this.#closed = true;
     const pc = this.pc;
     pc.onnegotiationneeded = pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = null;
+    clearInterval(this.#answerWatch);
     pc.close();
     this.#pendingCandidates.length = 0;
     this.removeAllListeners();
@@ -262,7 +293,16 @@ export class PeerLink extends Emitter {
   #sendOffer(sdp) {
     const reset = this.#reset;
     this.#reset = false;
+    this.#sentOffer = { sdp: reset ? '' : sdp, at: Date.now(), resends: 0 };
+    this.#answerWatch ??= setInterval(() => this.#checkAnswer(), ANSWER_CHECK_MS);
     this.#send(reset ? { type: 'offer', sdp, reset: true } : { type: 'offer', sdp });
+  }
+
+  /** An offer unanswered for {@link ANSWER_TIMEOUT_MS} was probably lost: send it again (bounded). */
+  #checkAnswer() {
+    if (!this.awaitingAnswer) return;
+    const { at, resends } = this.#sentOffer;
+    if (resends < MAX_OFFER_RESENDS && Date.now() - at >= ANSWER_TIMEOUT_MS * 2 ** resends) this.resendOffer();
   }
 
   /** @param {RTCSessionDescriptionInit} description */
