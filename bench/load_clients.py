@@ -11,9 +11,11 @@ import asyncio
 import contextlib
 import json
 import multiprocessing as mp
+import os
 import random
 import secrets
 import statistics
+import threading
 import time
 from collections import Counter, deque
 from pathlib import Path
@@ -26,6 +28,45 @@ PER_WORKER = 2_000  # connections per load-generator process (fd limit, CPU)
 CONNECT_PER_S = 400  # pacing of new connections per worker
 CONNECT_IN_FLIGHT = 16  # pairs being opened at once per worker (more only queues at the server: joins past its timeout)
 PADDING = "x" * 160  # a candidate line is ~150-250 bytes
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuSampler:
+    """Samples the servers' CPU time every 0.25 s (a thread), so the CPU spent in any
+    window (e.g. while every load generator was sending) can be read off afterwards: a
+    figure that, unlike latency, barely depends on what else the shared machine runs."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self._pids = pids
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.samples.append((time.time(), sum(cpu_seconds(p) for p in self._pids)))
+            except (OSError, IndexError, ValueError):
+                return  # a server exited
+            self._stop.wait(0.25)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+
+    def used(self, start: float, end: float) -> float | None:
+        """CPU seconds used between two wall-clock times (nearest samples inside the window)."""
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if len(inside) < 2:
+            return None
+        (t0, c0), (t1, c1) = inside[0], inside[-1]
+        return (c1 - c0) * (end - start) / (t1 - t0) if t1 > t0 else None
 
 
 def rss_kib(pid: int) -> int:
@@ -185,7 +226,7 @@ async def _worker_main(
         "connect_s": time.monotonic() - connect_started,
     }
     # Everyone connected: every client sends `rate` frames per second, spread evenly.
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     interval = 1 / rate
     for client in clients:
         client.next_send = started + interval * random.random()
@@ -198,6 +239,7 @@ async def _worker_main(
                 continue  # the server dropped it: counted in `dropped` below
             client.sent += 1
         await asyncio.sleep(0.005)
+    ended_wall = time.time()
     await asyncio.sleep(3.0)  # drain
     # Sockets the server closed during the run (counted before our own teardown: closing
     # thousands of sockets one by one once let the last ones idle out at the server).
@@ -213,6 +255,7 @@ async def _worker_main(
         "received": len(latencies),
         "latencies": latencies,
         "elapsed": duration,
+        "send_window": (started_wall, ended_wall),
     }
 
 
@@ -241,6 +284,7 @@ def run_load(
     i+1, so most frames cross nodes; ``pid``s: the RSS figure sums the nodes."""
     urls, pids = ([url] if isinstance(url, str) else url), ([pid] if isinstance(pid, int) else pid)
     base_rss = sum(rss_kib(p) for p in pids)
+    sampler = CpuSampler(pids)
     size = max(1, min(PER_WORKER // 2, -(-len(pairs) // workers)))
     chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
     out: Any = mp.get_context("spawn").Queue()
@@ -257,6 +301,7 @@ def run_load(
     time.sleep(min(connect_s + duration / 2, connect_s + 30))
     peak_rss = sum(rss_kib(p) for p in pids)
     results = [out.get(timeout=600) for _ in procs]
+    sampler.stop()
     for proc in procs:
         proc.join(10)
     errors = [r["error"] for r in results if "error" in r]
@@ -266,12 +311,19 @@ def run_load(
     joins = sorted(ms for r in results for ms in r["join_ms"])
     connections = sum(r["connected"] for r in results)
     sent, received = sum(r["sent"] for r in results), sum(r["received"] for r in results)
+    # Server CPU while *every* generator was sending (the overlap of their send windows).
+    window = (max(r["send_window"][0] for r in results) + 1, min(r["send_window"][1] for r in results) - 1)
+    cpu = sampler.used(*window) if window[1] - window[0] >= 2 else None
+    offered = sent / duration  # frames per second relayed while all were sending
     return {
         "connections": connections,
         "msgs_per_s": round(received / duration, 1),
         "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
         "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2) if latencies else None,
         "rss_per_conn_kib": round((peak_rss - base_rss) / max(1, connections), 1),
+        # Server CPU per relayed frame (its own pings and the clients' included) and load.
+        "cpu_us_per_msg": round(cpu / (window[1] - window[0]) / offered * 1e6, 1) if cpu and offered else None,
+        "server_cpu_pct": round(cpu / (window[1] - window[0]) * 100, 1) if cpu else None,
         "lost": sent - received,
         "sent": sent,
         "join_p50_ms": round(statistics.median(joins), 1) if joins else None,

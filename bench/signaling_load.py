@@ -5,7 +5,9 @@ Figures (JSON keys): ``connections`` held, ``msgs_per_s`` relayed, ``p50_ms``/``
 relay latency (sender stamp → partner receipt, one machine clock), ``rss_per_conn_kib``
 (server RSS growth / connections), ``lost`` (sent − received after a drain), and the
 ratios against PeerJS: ``throughput_ratio`` (ours/theirs, higher is better),
-``p99_ratio`` and ``mem_ratio`` (ours/theirs, lower is better).
+``p99_ratio`` and ``mem_ratio`` (ours/theirs, lower is better). Also ``cpu_us_per_msg``, the
+server's CPU time per relayed frame while every generator was sending (its pings and the
+clients' included), and ``cpu_ratio``: on a shared machine this moves far less than latency.
 
 Load generators run in separate processes (at most 20,000 open files per process here),
 each holding whole pairs; the server is another process. ``run_load`` also spreads the
@@ -141,6 +143,8 @@ def main() -> int:
             figures["p99_ratio"] = round(ours["p99_ms"] / theirs["p99_ms"], 3)
         if theirs["rss_per_conn_kib"] > 0:
             figures["mem_ratio"] = round(ours["rss_per_conn_kib"] / theirs["rss_per_conn_kib"], 3)
+        if ours["cpu_us_per_msg"] and theirs["cpu_us_per_msg"]:
+            figures["cpu_ratio"] = round(ours["cpu_us_per_msg"] / theirs["cpu_us_per_msg"], 3)
     figures |= {"clients": clients, "rate_per_client": args.rate, "duration_s": duration, "cpus": os.cpu_count()}
     if not args.json:
         print(f"peercall {ours['connections']} connections, {ours['msgs_per_s']} msg/s, p99 {ours['p99_ms']} ms")

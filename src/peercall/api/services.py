@@ -62,6 +62,7 @@ class Services:
     async def close(self) -> None:
         if self.sweeper is not None:
             await self.sweeper.stop()
+        await self.signaling.close()
         if self.recorder is not None:  # first: its files become tracks and a queued job
             await self.recorder.close()
         await self.keeper.close()

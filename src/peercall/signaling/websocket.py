@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from peercall.auth.tokens import TokenIssuer
@@ -21,6 +21,7 @@ from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling.admission import Admission, AdmissionLimits
 from peercall.signaling.connection import Outbox
+from peercall.signaling.idle import IdleSweeper
 from peercall.signaling.session import SessionLimits, SessionState, SignalingSession
 from peercall.snapshots.requests import SnapshotRequests
 from peercall.turn.ice_servers import IceServerProvider
@@ -77,10 +78,15 @@ class SignalingEndpoint:
         self.sessions: set[SignalingSession] = set()
         self.admission = Admission(config.admission)
         self.draining = False
+        self._idle = IdleSweeper(min(1.0, max(0.05, min(config.join_timeout_s, config.idle_timeout_s) / 10)))
 
     def joined(self) -> int:
         """Sockets with a joined session (refused newcomers close by themselves)."""
         return sum(1 for session in self.sessions if session.state is SessionState.JOINED)
+
+    async def close(self) -> None:
+        """Stop the timeout sweeper (the app is shutting down)."""
+        await self._idle.close()
 
     def drain(self, window_s: float) -> None:
         """Stop taking sessions and tell every client to reconnect (elsewhere) within ``window_s``."""
@@ -140,51 +146,55 @@ class SignalingEndpoint:
 
     async def _read_loop(self, websocket: WebSocket, session: SignalingSession, outbox: Outbox) -> None:
         config = self._config
-        join_deadline = time.monotonic() + config.join_timeout_s
-        # When the outbox ends (slow consumer, fatal error) while we wait for the client,
-        # stop waiting at once: the wait is cancelled. Cheaper per frame than racing a
-        # receive task against an "ended" task with asyncio.wait (profiled: ~20 % of a
-        # node's CPU under relay load went to asyncio.wait's bookkeeping).
+        loop = asyncio.get_running_loop()
+        join_deadline = loop.time() + config.join_timeout_s
         reader = asyncio.current_task()
-        waiting = interrupted = False
-
-        def interrupt() -> None:
-            nonlocal interrupted
-            if waiting and reader is not None and not interrupted:
-                interrupted = True
-                reader.cancel()
-
-        outbox.on_end = interrupt
-        while session.state is not SessionState.CLOSED and outbox.close_code is None:
-            if session.state is SessionState.AWAITING_JOIN:
-                timeout, code = join_deadline - time.monotonic(), "join_timeout"
-            else:
-                timeout, code = config.idle_timeout_s, "idle_timeout"
-            waiting = True
-            try:
+        assert reader is not None
+        # Timeouts are checked by one sweeper for all sockets (see idle.py); when the outbox
+        # ends (slow consumer, fatal error) while we wait for the client, the wait is
+        # cancelled at once. (Racing a receive task against an "ended" task with
+        # asyncio.wait cost ~20 % of a node's CPU under relay load.)
+        watch = self._idle.watch(reader)
+        outbox.on_end = watch.interrupt
+        try:
+            while session.state is not SessionState.CLOSED and outbox.close_code is None:
+                if session.state is SessionState.AWAITING_JOIN:
+                    watch.deadline, code = join_deadline, "join_timeout"
+                else:
+                    watch.deadline, code = loop.time() + config.idle_timeout_s, "idle_timeout"
+                watch.waiting = True
                 try:
-                    async with asyncio.timeout(max(timeout, 0.0)):
+                    try:
                         message = await websocket.receive()
-                finally:
-                    waiting = False  # before any handler below can end the outbox
-            except TimeoutError:
-                session.fail(PeercallError(code, f"no frame within {max(timeout, 0):.0f} s"))
-                return
-            except asyncio.CancelledError:
-                if interrupted and reader is not None and reader.uncancel() == 0:
-                    return  # ours: the outbox ended (e.g. slow consumer); stop now, not at the idle timeout
-                raise
-            except WebSocketDisconnect:
-                return
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text")
-            if text is None:
-                session.fail(PeercallError("bad_message", "binary frames are not part of the protocol"))
-                continue
-            if len(text.encode()) > config.max_message_bytes:
-                session.fail(PeercallError("message_too_large", f"frame exceeds {config.max_message_bytes} bytes"))
-                return
-            if self.observer is not None:
-                self.observer.frame_in()
-            await session.receive(text)
+                    finally:
+                        watch.waiting = False  # before any handler below can end the outbox
+                except asyncio.CancelledError:
+                    if not watch.ours():
+                        raise
+                    if watch.expired:
+                        limit = config.join_timeout_s if code == "join_timeout" else config.idle_timeout_s
+                        session.fail(PeercallError(code, f"no frame within {limit:.0f} s"))
+                    return  # interrupted: the outbox ended; stop now, not at the idle timeout
+                except WebSocketDisconnect:
+                    return
+                if not await self._handle(message, session):
+                    return
+        finally:
+            self._idle.forget(watch)
+
+    async def _handle(self, message: Message, session: SignalingSession) -> bool:
+        """One ASGI message from the client; False when the connection is over."""
+        config = self._config
+        if message["type"] == "websocket.disconnect":
+            return False
+        text = message.get("text")
+        if text is None:
+            session.fail(PeercallError("bad_message", "binary frames are not part of the protocol"))
+            return True
+        if len(text.encode()) > config.max_message_bytes:
+            session.fail(PeercallError("message_too_large", f"frame exceeds {config.max_message_bytes} bytes"))
+            return False
+        if self.observer is not None:
+            self.observer.frame_in()
+        await session.receive(text)
+        return True
