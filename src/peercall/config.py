@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     resume_grace_s: float = Field(30.0, gt=0, le=600, description="How long a dropped member's place is kept")
     join_timeout_s: float = Field(10.0, gt=0)
     idle_timeout_s: float = Field(
-        20.0, gt=0, description="No frame for this long: the socket is dead (clients ping every 5 s)"
+        15.0, gt=0, description="No frame for this long: the socket is dead (clients ping every 5 s)"
     )
     send_queue_max: int = Field(256, ge=8)
     stats_rate_per_s: float = Field(1.0, gt=0, le=10, description="Call stats reports per second per connection")
