@@ -27,6 +27,8 @@ import websockets
 PER_WORKER = 2_000  # connections per load-generator process (fd limit, CPU)
 CONNECT_PER_S = 400  # pacing of new connections per worker
 CONNECT_IN_FLIGHT = 16  # pairs being opened at once per worker (more only queues at the server: joins past its timeout)
+BARRIER_TIMEOUT_S = 900  # connecting 10,000 clients takes ~100 s here
+DRAIN_MAX_S = 20.0  # after sending: wait (at most this long) until frames stop arriving
 PADDING = "x" * 160  # a candidate line is ~150-250 bytes
 
 
@@ -176,7 +178,7 @@ def _frame(kind: str, to: str) -> str:
 
 
 async def _worker_main(
-    kind: str, urls: tuple[str, str], pairs: list[tuple[str, str]], rate: float, duration: float
+    kind: str, urls: tuple[str, str], pairs: list[tuple[str, str]], rate: float, duration: float, start: Any
 ) -> dict:
     """``urls``: where each pair's first and second member connect (two nodes: relayed via Redis)."""
     clients: list[Client] = []
@@ -225,8 +227,10 @@ async def _worker_main(
         "join_ms": join_ms,
         "connect_s": time.monotonic() - connect_started,
     }
-    # Everyone connected: every client sends `rate` frames per second, spread evenly.
-    started, started_wall = time.monotonic(), time.time()
+    # Every worker connected (the barrier): every client sends `rate` frames per second,
+    # spread evenly, all generators at once, so the offered load is what the run says.
+    await asyncio.get_running_loop().run_in_executor(None, start.wait, BARRIER_TIMEOUT_S)
+    started = time.monotonic()
     interval = 1 / rate
     for client in clients:
         client.next_send = started + interval * random.random()
@@ -239,8 +243,14 @@ async def _worker_main(
                 continue  # the server dropped it: counted in `dropped` below
             client.sent += 1
         await asyncio.sleep(0.005)
-    ended_wall = time.time()
-    await asyncio.sleep(3.0)  # drain
+    # Drain: wait until frames stop arriving (a backlogged server delivers late, not never).
+    received, drain_until = -1, time.monotonic() + DRAIN_MAX_S
+    while time.monotonic() < drain_until:
+        await asyncio.sleep(1.0)
+        now_received = sum(len(c.latencies) for c in clients)
+        if now_received == received:
+            break
+        received = now_received
     # Sockets the server closed during the run (counted before our own teardown: closing
     # thousands of sockets one by one once let the last ones idle out at the server).
     dropped = [c.ws.close_code for c in clients if c.ws.close_code not in (None, 1000)]
@@ -255,17 +265,23 @@ async def _worker_main(
         "received": len(latencies),
         "latencies": latencies,
         "elapsed": duration,
-        "send_window": (started_wall, ended_wall),
     }
 
 
 def _worker(
-    kind: str, urls: tuple[str, str], pairs: list[tuple[str, str]], rate: float, duration: float, out: Any
+    kind: str,
+    urls: tuple[str, str],
+    pairs: list[tuple[str, str]],
+    rate: float,
+    duration: float,
+    out: Any,
+    start: Any,
 ) -> None:
     try:
         # uvloop, like the server: the generator's own overhead is CPU the server lacks.
-        out.put(uvloop.run(_worker_main(kind, urls, pairs, rate, duration)))
-    except Exception as exc:  # report, do not hang the parent
+        out.put(uvloop.run(_worker_main(kind, urls, pairs, rate, duration, start)))
+    except Exception as exc:  # report, do not hang the parent (nor the other workers)
+        start.abort()
         out.put({"error": repr(exc)})
 
 
@@ -287,19 +303,25 @@ def run_load(
     sampler = CpuSampler(pids)
     size = max(1, min(PER_WORKER // 2, -(-len(pairs) // workers)))
     chunks = [pairs[i : i + size] for i in range(0, len(pairs), size)]
-    out: Any = mp.get_context("spawn").Queue()
+    spawn = mp.get_context("spawn")
+    out: Any = spawn.Queue()
+    start = spawn.Barrier(len(chunks) + 1)  # the workers, once connected, and us
     procs = [
-        mp.get_context("spawn").Process(
-            target=_worker, args=(kind, (urls[n % len(urls)], urls[(n + 1) % len(urls)]), chunk, rate, duration, out)
+        spawn.Process(
+            target=_worker,
+            args=(kind, (urls[n % len(urls)], urls[(n + 1) % len(urls)]), chunk, rate, duration, out, start),
         )
         for n, chunk in enumerate(chunks)
     ]
     for proc in procs:
         proc.start()
-    # Connections are held during the send phase: sample the server's memory then.
-    connect_s = len(pairs) * 2 / CONNECT_PER_S / max(1, len(procs)) + 3
-    time.sleep(min(connect_s + duration / 2, connect_s + 30))
-    peak_rss = sum(rss_kib(p) for p in pids)
+    with contextlib.suppress(threading.BrokenBarrierError):  # a worker failed: its error is in `out`
+        start.wait(BARRIER_TIMEOUT_S)
+    # All connections are open and held while sending: the server's memory and CPU then.
+    started = time.time()
+    connected_rss = sum(rss_kib(p) for p in pids)
+    time.sleep(duration / 2)
+    peak_rss = max(connected_rss, sum(rss_kib(p) for p in pids))
     results = [out.get(timeout=600) for _ in procs]
     sampler.stop()
     for proc in procs:
@@ -311,10 +333,10 @@ def run_load(
     joins = sorted(ms for r in results for ms in r["join_ms"])
     connections = sum(r["connected"] for r in results)
     sent, received = sum(r["sent"] for r in results), sum(r["received"] for r in results)
-    # Server CPU while *every* generator was sending (the overlap of their send windows).
-    window = (max(r["send_window"][0] for r in results) + 1, min(r["send_window"][1] for r in results) - 1)
-    cpu = sampler.used(*window) if window[1] - window[0] >= 2 else None
-    offered = sent / duration  # frames per second relayed while all were sending
+    # Server CPU while every generator was sending (they start together at the barrier).
+    window = (started + 1, started + duration - 1)
+    cpu = sampler.used(*window) if duration > 3 else None
+    offered = sent / duration  # frames per second offered while all were sending
     return {
         "connections": connections,
         "msgs_per_s": round(received / duration, 1),
