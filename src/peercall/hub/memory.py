@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,26 +33,27 @@ class _Slot:
     epoch: int
     seq: int = 0
     attempt: int = 0  # highest resume attempt accepted
-    # The wire text of the last frames and their seqs (text: see EncodedFrame).
-    ring: deque[str] = field(default_factory=lambda: deque(maxlen=REPLAY_FRAMES))
-    ring_seqs: deque[int] = field(default_factory=lambda: deque(maxlen=REPLAY_FRAMES))
+    # The last frames (seq, wire text: see EncodedFrame), oldest first, at most
+    # REPLAY_FRAMES. A list, not a deque: acks keep it a few frames long, and an empty
+    # deque costs a 64-slot block (~0.6 KiB per member, measured at 4,000 members).
+    ring: list[tuple[int, str]] = field(default_factory=list)
 
     def push(self, frame: Frame) -> None:
         self.seq += 1
         numbered = EncodedFrame({**frame, "seq": self.seq})
-        self.ring.append(numbered.text)
-        self.ring_seqs.append(self.seq)
+        self.ring.append((self.seq, numbered.text))
+        if len(self.ring) > REPLAY_FRAMES:
+            del self.ring[0]
         if self.deliver is not None:
             self.deliver(numbered)
 
     def replay_after(self, last_seq: int) -> list[Frame]:
-        return [json.loads(text) for seq, text in zip(self.ring_seqs, self.ring, strict=True) if seq > last_seq]
+        return [json.loads(text) for seq, text in self.ring if seq > last_seq]
 
     def trim_to(self, seq: int) -> None:
         """Drop what the client acknowledged."""
-        while self.ring_seqs and self.ring_seqs[0] <= seq:
-            self.ring_seqs.popleft()
-            self.ring.popleft()
+        keep = next((n for n, (kept, _) in enumerate(self.ring) if kept > seq), len(self.ring))
+        del self.ring[:keep]
 
 
 class MemoryHub:
@@ -140,7 +140,7 @@ class MemoryHub:
             if slot.deliver is not None:  # the old socket is still open (it has not noticed the drop)
                 slot.deliver(evict_frame)
             replay = slot.replay_after(last_seq)
-            gap = last_seq < slot.seq and (not slot.ring_seqs or slot.ring_seqs[0] > last_seq + 1)
+            gap = last_seq < slot.seq and (not slot.ring or slot.ring[0][0] > last_seq + 1)
             others = [s.member for pid, s in room.items() if pid != peer_id]
             deliver(preamble(slot.member, others, gap))
             for frame in replay:
