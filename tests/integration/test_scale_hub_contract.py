@@ -80,12 +80,13 @@ async def test_scale_hub_join_send_broadcast_in_order(hubs: list[Any]) -> None:
     assert [m.peer_id for m in outcome.others] == ["a"] and outcome.replaced is None
     with pytest.raises(RoomFullError):
         await join(one, "r1", member("c"), Inbox())
-    for n in range(20):
-        assert await one.send("r1", "b", {"type": "offer", "n": n})
+    for n in range(20):  # text beyond ASCII travels unescaped (orjson) and arrives intact
+        assert await one.send("r1", "b", {"type": "offer", "n": n, "sdp": f"é☃ {n}"})
     assert not await one.send("r1", "nobody", {"type": "offer"})
     await two.broadcast("r1", {"type": "peer-media", "peer_id": "b"}, exclude="b")
     frames = await bob.wait(20)
     assert [f["n"] for f in frames] == list(range(20)) and [f["seq"] for f in frames] == list(range(1, 21))
+    assert [f["sdp"] for f in frames] == [f"é☃ {n}" for n in range(20)]
     assert (await alice.wait(1))[0] == {"type": "peer-media", "peer_id": "b", "seq": 1}
     assert [m.peer_id for m in await two.members("r1")] == ["a", "b"]
     assert "r1" in await one.room_ids()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import orjson
 
 from peercall.hub.base import (
     REPLAY_FRAMES,
@@ -48,7 +49,7 @@ class _Slot:
             self.deliver(numbered)
 
     def replay_after(self, last_seq: int) -> list[Frame]:
-        return [json.loads(text) for seq, text in self.ring if seq > last_seq]
+        return [orjson.loads(text) for seq, text in self.ring if seq > last_seq]
 
     def trim_to(self, seq: int) -> None:
         """Drop what the client acknowledged."""

@@ -38,6 +38,7 @@ from peercall.hub.base import (
     ResumeRefused,
     ResumeSuperseded,
     RoomFullError,
+    encode_frame,
 )
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,8 @@ def _dumps(value: Any) -> str:
 
 
 def _frame_json(frame: Frame) -> str:
-    """A frame without its number (the script numbers it)."""
-    return _dumps({k: v for k, v in frame.items() if k != "seq"})
+    """A frame without its number (the script numbers it), encoded as on the wire."""
+    return encode_frame({k: v for k, v in frame.items() if k != "seq"})
 
 
 def _member(raw: str) -> Member:
@@ -287,7 +288,7 @@ class RedisHub:
         if reply[0] != "ok":
             raise ResumeRefused(peer_id)
         member, epoch, gap, others = _member(reply[1]), int(reply[2]), bool(reply[3]), _ordered(reply[4])
-        replay: list[Frame] = [json.loads(raw) for raw in reply[5]]
+        replay: list[Frame] = [orjson.loads(raw) for raw in reply[5]]
         deliver(preamble(member, others, gap))
         for frame in replay:
             deliver(frame)
