@@ -4,14 +4,9 @@ Call then resumes through the balancer, on another node)."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
 
-SDK = Path(__file__).resolve().parents[2] / "src" / "peercall" / "web" / "sdk"
+from peercall.testing.jsmodel import node_available, run_sdk_script
 
 SCRIPT = r"""
 const SDK = process.argv[2];
@@ -46,15 +41,9 @@ console.log(JSON.stringify({ ms, code: error?.code, reconnectable, expected, clo
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_reconnect_sdk_moves_on_drain_within_the_window(tmp_path: Path) -> None:
-    runner = tmp_path / "drain.mjs"
-    runner.write_text(SCRIPT)
-    run = subprocess.run(
-        ["node", "--no-warnings", str(runner), SDK.as_uri()], capture_output=True, text=True, timeout=30, check=False
-    )
-    assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout.strip().splitlines()[-1])
+@pytest.mark.skipif(not node_available(), reason="node is not installed")
+def test_reconnect_sdk_moves_on_drain_within_the_window() -> None:
+    result = run_sdk_script(SCRIPT)
     assert result["code"] == "draining" and result["reconnectable"] is True and result["expected"] is False
     assert result["closedWith"] == [4000, "draining"] and result["frames"] == ["drain"]
     assert result["ms"] <= 200 + 500  # a random moment within the 200 ms window (plus timer slack)

@@ -8,14 +8,9 @@ stuck after a 5 s link cut although media flowed both ways).
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
 
-SDK = Path(__file__).resolve().parents[2] / "src" / "peercall" / "web" / "sdk"
+from peercall.testing.jsmodel import node_available, run_sdk_script
 
 SCRIPT = r"""
 const SDK = process.argv[2];
@@ -83,15 +78,9 @@ console.log(JSON.stringify(result));
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_reconnect_sdk_resends_an_unanswered_offer(tmp_path: Path) -> None:
-    runner = tmp_path / "resend.mjs"
-    runner.write_text(SCRIPT)
-    run = subprocess.run(
-        ["node", "--no-warnings", str(runner), SDK.as_uri()], capture_output=True, text=True, timeout=30, check=False
-    )
-    assert run.returncode == 0, run.stderr
-    r = json.loads(run.stdout.strip().splitlines()[-1])
+@pytest.mark.skipif(not node_available(), reason="node is not installed")
+def test_reconnect_sdk_resends_an_unanswered_offer() -> None:
+    r = run_sdk_script(SCRIPT)
     assert r["first"] == ["offer:offer-1"]
     assert r["freshSkipped"] is True and r["resent"] is True
     # A copy from the timer ~4 s after the offer, then one asked for: the same applied offer.

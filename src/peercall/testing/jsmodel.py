@@ -1,4 +1,5 @@
-"""Run the SDK's pure modules (quality, network quality, access probe, mesh caps, active speaker) under Node.
+"""Run the SDK under Node: its pure modules (quality, network quality, access probe, mesh caps,
+active speaker) through a runner, or a whole script with fakes for browser APIs.
 
 The SDK files are browser ES modules with a ``.js`` suffix and no package.json, so they are
 copied as ``.mjs`` into a temporary folder; a small runner reads JSON on stdin, calls one
@@ -44,15 +45,24 @@ def run_js(script: str, inputs: list[Any], timeout_s: float = 30) -> list[Any]:
         for name in MODULES:
             (folder / f"{name}.mjs").write_text((SDK / f"{name}.js").read_text())
         (folder / "runner.mjs").write_text(RUNNER)
-        done = subprocess.run(
-            ["node", str(folder / "runner.mjs")],
-            input=json.dumps({"script": script, "inputs": inputs}),
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
+        out = _node([str(folder / "runner.mjs")], json.dumps({"script": script, "inputs": inputs}), timeout_s)
+    result: list[Any] = json.loads(out)
+    return result
+
+
+def run_sdk_script(script: str, timeout_s: float = 30) -> Any:
+    """Run an ES-module ``script`` under Node with the SDK folder's URL as
+    ``process.argv[2]`` (it imports the SDK modules from there, with fakes for the browser
+    APIs it needs) and return the JSON its last line of output printed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        runner = Path(tmp) / "script.mjs"
+        runner.write_text(script)
+        out = _node(["--no-warnings", str(runner), SDK.as_uri()], None, timeout_s)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _node(args: list[str], stdin: str | None, timeout_s: float) -> str:
+    done = subprocess.run(["node", *args], input=stdin, capture_output=True, text=True, timeout=timeout_s, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"node failed: {done.stderr[-2000:]}")
-    result: list[Any] = json.loads(done.stdout)
-    return result
+    return done.stdout
