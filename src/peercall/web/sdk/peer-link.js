@@ -30,12 +30,7 @@ import { Emitter } from './emitter.js';
 import { openDataChannels } from './data-channels.js';
 import { ErrorCode, PeercallError } from './errors.js';
 import { guardKeyFrames, requestKeyFrame } from './keyframe-guard.js';
-
-/** An offer unanswered this long is sent again (then after 2×, 4×, … this long)… */
-const ANSWER_TIMEOUT_MS = 4_000;
-/** …at most this many times: a side that is away gets the copies when it is back. */
-const MAX_OFFER_RESENDS = 4;
-const ANSWER_CHECK_MS = 1_000;
+import { OfferResender } from './offer-resend.js';
 
 /**
  * Outgoing signaling for this link; `type` is `offer`, `answer` or `ice-candidate`.
@@ -96,10 +91,12 @@ export class PeerLink extends Emitter {
   #renewing = false;
   /** @type {RTCIceServer[]} */
   #iceServers;
-  /** The plain offer we sent last and the time it went (see {@link PeerLink#resendOffer}). */
-  #sentOffer = { sdp: '', at: 0, resends: 0 };
-  /** @type {ReturnType<typeof setInterval> | undefined} */
-  #answerWatch;
+  /** Our offer again when its answer does not come (see offer-resend.js). */
+  #offers = new OfferResender({
+    pending: () => !this.#closed && !this.#makingOffer && !this.#renewing && this.awaitingAnswer,
+    currentSdp: () => this.#proposedOffer?.sdp ?? (this.pc.localDescription?.type === 'offer' ? this.pc.localDescription.sdp : null),
+    send: (sdp) => this.#send({ type: 'offer', sdp }),
+  });
 
   /** @param {PeerLinkOptions} options */
   constructor({ peerId, polite, iceServers, localStream, send, reset = false, answerFirst = false, iceTransportPolicy = 'all' }) {
@@ -157,23 +154,12 @@ export class PeerLink extends Emitter {
   }
 
   /**
-   * Send our unanswered offer again: a frame written into a signaling socket that was
-   * already dead (not yet noticed) or sent while it reconnected is lost, and perfect
-   * negotiation would wait for its answer forever (no new offer while one is pending).
-   * A duplicate that did arrive is harmless: the other side answers it again, and the
-   * second answer is dropped as stale. Reset offers are never repeated (each one renews
-   * the other side's connection). Returns true when an offer was sent.
+   * Send our unanswered offer again (it may have been lost with a dead signaling socket;
+   * see offer-resend.js, which also does it on a timer). Returns true when one was sent.
    * @param {number} [minAgeMs] only an offer sent at least this long ago
    */
   resendOffer(minAgeMs = 0) {
-    if (this.#closed || this.#makingOffer || !this.awaitingAnswer || !this.#sentOffer.sdp || this.#renewing) return false;
-    if (Date.now() - this.#sentOffer.at < minAgeMs) return false;
-    const local = this.pc.localDescription;
-    // An applied offer (impolite side) now carries the candidates gathered since it went.
-    const sdp = this.#proposedOffer?.sdp ?? (local?.type === 'offer' ? local.sdp : this.#sentOffer.sdp);
-    this.#sentOffer = { sdp, at: Date.now(), resends: this.#sentOffer.resends + 1 };
-    this.#send({ type: 'offer', sdp });
-    return true;
+    return this.#offers.resend(minAgeMs);
   }
 
   /** True while an offer of ours waits for its answer. */
@@ -243,7 +229,7 @@ export class PeerLink extends Emitter {
     this.#closed = true;
     const pc = this.pc;
     pc.onnegotiationneeded = pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = null;
-    clearInterval(this.#answerWatch);
+    this.#offers.stop();
     pc.close();
     this.#pendingCandidates.length = 0;
     this.removeAllListeners();
@@ -293,16 +279,8 @@ export class PeerLink extends Emitter {
   #sendOffer(sdp) {
     const reset = this.#reset;
     this.#reset = false;
-    this.#sentOffer = { sdp: reset ? '' : sdp, at: Date.now(), resends: 0 };
-    this.#answerWatch ??= setInterval(() => this.#checkAnswer(), ANSWER_CHECK_MS);
+    this.#offers.sent(reset ? '' : sdp);
     this.#send(reset ? { type: 'offer', sdp, reset: true } : { type: 'offer', sdp });
-  }
-
-  /** An offer unanswered for {@link ANSWER_TIMEOUT_MS} was probably lost: send it again (bounded). */
-  #checkAnswer() {
-    if (!this.awaitingAnswer) return;
-    const { at, resends } = this.#sentOffer;
-    if (resends < MAX_OFFER_RESENDS && Date.now() - at >= ANSWER_TIMEOUT_MS * 2 ** resends) this.resendOffer();
   }
 
   /** @param {RTCSessionDescriptionInit} description */
