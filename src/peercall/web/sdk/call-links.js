@@ -25,6 +25,7 @@ import { PeerLink } from './peer-link.js';
  * @property {(peerId: string) => boolean} canRecover a recovery step may run now (signaling up, member present, online)
  * @property {(peerId: string) => void} replace build a fresh connection to the member (ladder's last rung)
  * @property {() => void} changed the set of connections changed (upload caps follow it)
+ * @property {() => void} mediaResumed inbound media flows again after an outage: the network is back
  * @property {() => import('./media-recovery.js').MediaRecoveryPolicy | undefined} recoveryPolicy the Call's override, if any
  */
 
@@ -104,7 +105,10 @@ export class CallLinks {
       },
       canAttempt: () => hooks.canRecover(link.peerId),
       answered: () => !link.awaitingAnswer,
-      keyFrameNeeded: () => link.requestKeyFrames(),
+      keyFrameNeeded: (why) => {
+        link.requestKeyFrames();
+        if (why === 'resumed') hooks.mediaResumed();
+      },
       expectsVideo: () => !media() || media()?.video === 'on' || Boolean(media()?.screen),
       expectsInbound: () => {
         const m = media();

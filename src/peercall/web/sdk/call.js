@@ -89,6 +89,10 @@ export class Call extends Emitter {
     replace: (peerId) => this.#replaceLink(peerId),
     changed: () => { if (!this.#ended) void this.bandwidth?.membershipChanged(); },
     recoveryPolicy: () => this.#init.mediaRecoveryPolicy,
+    // Packets from a peer prove the network is back even when the browser did not say so
+    // (no `online`/change event after a link came up): retry signaling now, not at the
+    // next backoff step (seen: ~3 s later, and the other side's video waited for it).
+    mediaResumed: () => { if (this.#reconnecting) this.#reconnect.hurry(); },
   });
   /** @type {Map<string, Readonly<Peer>>} */
   #peers = new Map();
