@@ -17,6 +17,7 @@ from peercall.api.errors import BodySizeLimit, install_error_handlers
 from peercall.api.openapi_limits import publish_config_limits
 from peercall.api.security_headers import SecurityHeaders
 from peercall.api.services import Services, build_services
+from peercall.api.signaling_path import SIGNALING_PATH
 from peercall.config import Settings
 from peercall.observability.metrics import Metrics
 from peercall.security.audit import AuditLog
@@ -83,7 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def signaling(websocket: WebSocket) -> None:
         await app.state.services.signaling(websocket)
 
-    app.add_api_websocket_route("/ws", signaling)
+    app.add_api_websocket_route(SIGNALING_PATH, signaling)
     web.mount_static(app)
     return app
 
