@@ -169,14 +169,16 @@ async def one_cut(
     return {"a": a, "b": b, "both": both}
 
 
-async def run(cuts: int, outage_s: float, settle_s: float, baseline: bool) -> dict[str, object]:
+async def run(
+    cuts: int, outage_s: float, settle_s: float, baseline: bool, chromium_args: tuple[str, ...] = ()
+) -> dict[str, object]:
     faults = ["link-down", "udp-block"] if baseline else ["link-down"]
     series: dict[str, list[dict[str, float | None]]] = {fault: [] for fault in faults}
     started = time.monotonic()
     version = _git_version()
     with tempfile.TemporaryDirectory() as tmp, topology(Path(tmp)) as topo:
         server = topo.start_server(Path(tmp))
-        async with call_in_netns(topo, server) as call:
+        async with call_in_netns(topo, server, chromium_args=chromium_args) as call:
             for number in range(1, cuts + 1):
                 for fault in faults:  # interleaved: drift (CPU, caches) hits both series alike
                     sample = await one_cut(topo, call, fault, outage_s, settle_s)
@@ -191,6 +193,8 @@ async def run(cuts: int, outage_s: float, settle_s: float, baseline: bool) -> di
             figures["ratio_to_baseline"] = round(float(str(figures["median_ms"])) / float(str(base["median_ms"])), 2)
     figures["goal_median_ms"] = 1000
     figures["settle_s"] = settle_s
+    if chromium_args:
+        figures["chromium_args"] = list(chromium_args)
     figures["wall_s"] = round(time.monotonic() - started, 1)
     # The SDK is re-fetched by every call: say so if the code changed under the run.
     figures["product"] = version if _git_version() == version else f"{version} (changed during the run)"
@@ -218,6 +222,12 @@ def main() -> int:
     parser.add_argument(
         "--settle", type=float, default=10.0, help="seconds the fresh call runs before its cut (default 10)"
     )
+    parser.add_argument(
+        "--chromium-arg",
+        action="append",
+        default=[],
+        help="extra Chromium flag for both browsers (repeatable), e.g. a --force-fieldtrials diagnosis",
+    )
     parser.add_argument("--quick", action="store_true", help="3 cuts per series")
     parser.add_argument("--no-baseline", action="store_true", help="skip the UDP-block baseline series")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
@@ -226,7 +236,7 @@ def main() -> int:
     global TRACE
     TRACE = args.trace
     cuts = 3 if args.quick else args.cuts
-    figures = asyncio.run(run(cuts, args.outage, args.settle, baseline=not args.no_baseline))
+    figures = asyncio.run(run(cuts, args.outage, args.settle, not args.no_baseline, tuple(args.chromium_arg)))
     if not args.json:
         base = figures.get("baseline")
         base_text = f"; baseline UDP block median {base.get('median_ms')} ms" if isinstance(base, dict) else ""

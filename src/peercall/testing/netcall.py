@@ -340,9 +340,14 @@ async def leave_call(call: NetCall) -> None:
 
 @asynccontextmanager
 async def call_in_netns(
-    topo: Topology, server: ServerProcess, labels: tuple[str, ...] = ("a", "b"), join_timeout_s: float = 30
+    topo: Topology,
+    server: ServerProcess,
+    labels: tuple[str, ...] = ("a", "b"),
+    join_timeout_s: float = 30,
+    chromium_args: tuple[str, ...] = (),
 ) -> AsyncIterator[NetCall]:
-    """One Chromium per host namespace, joined to one room and decoding each other's video."""
+    """One Chromium per host namespace (with ``chromium_args`` added), joined to one room and
+    decoding each other's video."""
     async with AsyncExitStack() as stack:
         playwright = await stack.enter_async_context(async_playwright())
         sides: dict[str, CallSide] = {}
@@ -350,7 +355,7 @@ async def call_in_netns(
             host = topo.host(label)
             # The call page is plain http on a non-loopback address: let Chromium treat it as secure.
             browser = await launch_in(
-                playwright, host, [f"--unsafely-treat-insecure-origin-as-secure={server.base_url}"]
+                playwright, host, [f"--unsafely-treat-insecure-origin-as-secure={server.base_url}", *chromium_args]
             )
             stack.push_async_callback(browser.close)
             console: list[str] = []
