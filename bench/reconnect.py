@@ -48,6 +48,7 @@ from peercall.testing.netns import Topology, topology  # noqa: E402
 
 RECOVERY_TIMEOUT_S = 30.0
 TRACE = False  # --trace: every cut's timelines and video RTP counters on stderr
+TRACE_AFTER_S = 15.0  # --trace: how long after link-up the counters are followed
 
 # --trace: both pages sample their video RTP counters every 100 ms (who asked for a key
 # frame, when one was encoded, sent, received and decoded), printed around each link-up.
@@ -158,13 +159,15 @@ async def one_cut(
         await asyncio.sleep(outage_s)
         restored = topo.unblock_udp("a")
     a, b = await asyncio.gather(*(call[s].wait_recovery(restored, RECOVERY_TIMEOUT_S) for s in ("a", "b")))
+    if TRACE:  # watch 15 s after link-up: delays that last (audio buffer, video timing) show there
+        await asyncio.sleep(max(0.0, restored / 1000 + TRACE_AFTER_S - time.time()))
     both = None if a is None or b is None else max(a, b)
     if both is None:
         print(f"  {fault}: NOT recovered within {RECOVERY_TIMEOUT_S:.0f} s", file=sys.stderr)
     if both is None or TRACE:
         print(await call.timelines(restored - outage_s * 1000 - 500), file=sys.stderr)
         if TRACE:
-            print(await stats_trace(call, restored - 1000, restored + 5000), file=sys.stderr)
+            print(await stats_trace(call, restored - 1000, restored + TRACE_AFTER_S * 1000), file=sys.stderr)
     await leave_call(call)
     return {"a": a, "b": b, "both": both}
 

@@ -105,6 +105,7 @@ export class CallLinks {
       },
       canAttempt: () => hooks.canRecover(link.peerId),
       answered: () => !link.awaitingAnswer,
+      holdSending: (held) => link.holdSending(held),
       keyFrameNeeded: (why) => {
         link.requestKeyFrames();
         if (why === 'resumed') hooks.mediaResumed();

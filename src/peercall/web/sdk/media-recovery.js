@@ -46,6 +46,9 @@
  * @property {number} renewAfterStallMs inbound media stopped at least this long before the
  *   first attempt of an episode: start at `new_connection` (see below)
  * @property {number} giveUpMs end the episode as `failed` after this long (the Call decides what next)
+ * @property {number} [holdSendingAfterMs] nothing at all received (media, RTCP, ICE checks) for
+ *   this long while media was expected: stop sending until the path carries packets again
+ *   (see below; Infinity: never)
  */
 
 const RETRY_MS = [400, 800, 1_500, 2_500, 4_000];
@@ -75,6 +78,12 @@ export const DEFAULT_MEDIA_RECOVERY = Object.freeze(/** @type {MediaRecoveryPoli
   // connection. The fresh-connection path itself is safe (offers buffered for a replaced
   // connection are ignored, simultaneous renewals tie-break): set e.g. 2_500 to use it.
   renewAfterStallMs: Infinity,
+  // Measured (bench/reconnect.py --trace, 5 s link cut): a sender whose path is dead queues
+  // its media, and when the path returns the backlog arrives at once: the receiving
+  // browser's audio buffer jumped to ~1.5 s and took ~15 s to drain, and its video timing
+  // (extrapolated from those late frames) held new frames 0.3–0.9 s. Not sending while
+  // nothing arrives leaves no backlog; re-enabling a video encoding starts with a key frame.
+  holdSendingAfterMs: 1_500,
   giveUpMs: 120_000,
 }));
 
@@ -89,6 +98,7 @@ export const DEFAULT_MEDIA_RECOVERY = Object.freeze(/** @type {MediaRecoveryPoli
  * @property {() => boolean} [answered] false while our last offer is still unanswered
  * @property {(why: 'resumed' | 'undecodable') => void} [keyFrameNeeded] inbound video flows again
  *   after a gap, or flows without a frame decoded for a second: ask the sender for a key frame
+ * @property {(held: boolean) => void} [holdSending] stop (true) or resume (false) sending our media
  */
 
 const LADDER = /** @type {RecoveryStep[]} */ (['ice_restart', 'relay_restart', 'new_connection']);
@@ -190,9 +200,18 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
   let decoded = -1;
   let decodedAt = Date.now();
   let keyFrameAskedAt = 0;
+  let activity = -1;
+  let activityAt = Date.now();
+  let held = false;
+  const hold = (/** @type {boolean} */ on) => {
+    if (held === on) return;
+    held = on;
+    hooks.holdSending?.(on);
+  };
   const stallTimer = setInterval(async () => {
-    // "disconnected" too: packets often flow again before ICE says "connected" (key frame asap).
-    if (link.connectionState !== 'connected' && link.connectionState !== 'disconnected') return;
+    // "disconnected" too: packets often flow again before ICE says "connected" (key frame asap);
+    // and any state while our sending is held (only packets arriving end the hold).
+    if (link.connectionState !== 'connected' && link.connectionState !== 'disconnected' && !held) return;
     const stalled = episode !== null || Date.now() - flowingAt >= SAMPLE_MS * 2;
     if (!stalled && Date.now() - sampledAt < SAMPLE_MS - FAST_SAMPLE_MS / 2) return;
     if (sampling) return; // getStats slower than the tick: never pile up calls
@@ -200,6 +219,7 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
     sampling = true;
     let bytes = 0;
     let frames = 0;
+    let arrived = 0; // anything at all: media, RTCP, ICE checks and their answers
     const videoOnly = hooks.expectsVideo?.() ?? false;
     try {
       // Video counts on its own when the other side sends video: audio alone flowing
@@ -207,6 +227,8 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
       (await link.getStats()).forEach((s) => {
         if (s.type === 'inbound-rtp' && (!videoOnly || s.kind === 'video')) bytes += s.bytesReceived ?? 0;
         if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
+        if (s.type === 'transport') arrived += s.packetsReceived ?? s.bytesReceived ?? 0;
+        if (s.type === 'candidate-pair') arrived += (s.requestsReceived ?? 0) + (s.responsesReceived ?? 0);
       });
     } catch {
       return;
@@ -215,6 +237,16 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
     }
     const now = Date.now();
     const grew = bytes !== lastBytes && bytes > 0;
+    if (arrived > activity) {
+      activity = arrived;
+      activityAt = now;
+      hold(false);
+    } else if (arrived < activity) {
+      activity = arrived; // candidate pairs were pruned (ICE restart): a new baseline, nothing arrived
+    } else if (!held && now - activityAt >= (policy.holdSendingAfterMs ?? Infinity)
+      && now - flowingAt >= (policy.holdSendingAfterMs ?? Infinity) && (hooks.expectsInbound?.() ?? true)) {
+      hold(true);
+    }
     if (frames !== decoded) {
       decoded = frames;
       decodedAt = now;
@@ -264,6 +296,7 @@ export function watchMediaRecovery(link, hooks, policy = DEFAULT_MEDIA_RECOVERY)
     stop() {
       clearTimeout(timer);
       clearInterval(stallTimer);
+      hold(false);
       offState();
       episode = null;
     },

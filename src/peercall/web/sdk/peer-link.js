@@ -77,6 +77,8 @@ export class PeerLink extends Emitter {
   #epoch = 0;
   #tracksAdded = false;
   #closed = false;
+  /** Our sending is held (the path is dead); see holdSending(). */
+  #held = false;
   /** @type {(RTCIceCandidateInit | null)[]} */
   #pendingCandidates = [];
   /** @type {Promise<void>} */
@@ -146,6 +148,34 @@ export class PeerLink extends Emitter {
    */
   get renewing() {
     return this.#renewing;
+  }
+
+  /**
+   * Stop (true) or resume (false) sending our media, keeping the tracks: while the path is
+   * dead a sender only builds a backlog (see media-recovery.js `holdSendingAfterMs`).
+   * Re-enabling a video encoding makes the encoder start with a key frame.
+   * @param {boolean} held
+   */
+  holdSending(held) {
+    this.#held = held;
+    void this.#applyHold();
+  }
+
+  async #applyHold() {
+    const active = !this.#held;
+    for (const sender of this.pc.getSenders()) {
+      if (this.#closed || this.#held !== !active) return; // closed, or changed meanwhile (its own call applies it)
+      const params = sender.getParameters();
+      if (!sender.track || !params.encodings?.length || params.encodings.every((e) => e.active === active)) continue;
+      for (const encoding of params.encodings) encoding.active = active;
+      try {
+        await sender.setParameters(params);
+      } catch {
+        // Another setParameters (upload caps) or a negotiation was in flight: try again shortly.
+        setTimeout(() => { if (this.#held === !active) void this.#applyHold(); }, 200);
+        return;
+      }
+    }
   }
 
   /** Ask the other side for a key frame on every video we receive (after an outage). */
