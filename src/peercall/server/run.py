@@ -10,7 +10,7 @@ import socket
 import uvicorn
 
 from peercall.api.app import create_app
-from peercall.api.signaling_path import SignalingFastPath
+from peercall.api.signaling_path import SignalingFastPath, signaling_protocol
 from peercall.config import Settings
 from peercall.observability.logs import configure_logging
 from peercall.server.drain import DrainingServer
@@ -66,6 +66,8 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         ssl_certfile=str(ssl_files[0]) if ssl_files else None,
         ssl_keyfile=str(ssl_files[1]) if ssl_files else None,
+        # Our own WebSocket protocol for /ws (no ASGI per socket); other paths get uvicorn's.
+        ws=signaling_protocol(app),
         # A little above the protocol cap so oversized frames get a clear error frame.
         ws_max_size=settings.max_message_bytes * 4,
         # No protocol-level pings: clients ping every 5 s and a socket silent for
