@@ -6,8 +6,10 @@ import gc
 import logging
 import secrets
 import socket
+from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from peercall.api.app import create_app
 from peercall.api.signaling_path import SignalingFastPath, signaling_protocol
@@ -60,7 +62,13 @@ def serve(settings: Settings) -> None:
     print(f"\n  API docs: {base}/docs\n", flush=True)
     app = create_app(settings)
     _tune_gc(settings.gc_young_threshold)
-    config = uvicorn.Config(
+    config = uvicorn_config(settings, app, ssl_files)
+    DrainingServer(config, app, timeout_s=settings.drain_timeout_s, window_s=settings.drain_window_s).run()
+
+
+def uvicorn_config(settings: Settings, app: FastAPI, ssl_files: tuple[Path, Path] | None = None) -> uvicorn.Config:
+    """How a node serves ``app`` (tests build their in-process servers with it too)."""
+    return uvicorn.Config(
         SignalingFastPath(app),
         host=settings.host,
         port=settings.port,
@@ -83,4 +91,3 @@ def serve(settings: Settings) -> None:
         proxy_headers=False,
         server_header=False,
     )
-    DrainingServer(config, app, timeout_s=settings.drain_timeout_s, window_s=settings.drain_window_s).run()
