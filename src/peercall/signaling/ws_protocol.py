@@ -128,6 +128,8 @@ class SignalingProtocol(asyncio.Protocol):
                 self._frame(event)
             elif isinstance(event, Request):
                 self._handshake(conn, event)
+        conn = self._conn  # a new one after the handshake
+        assert conn is not None
         self._flush(conn)
         if conn.parser_exc is not None or conn.close_rcvd is not None:  # closed by the library or the client
             self._end(NORMAL_CLOSE)
@@ -222,6 +224,9 @@ class SignalingProtocol(asyncio.Protocol):
             self._close_code = NORMAL_CLOSE
             return
         self._flush(conn)  # the 101 before any frame of the session
+        # The handshake's parser keeps the request (headers and all: ~20 objects) alive as
+        # long as the socket; frames get a parser of their own.
+        self._conn = ServerProtocol(state=OPEN, max_size=conn.max_message_size, logger=_WIRE_LOG)
         self.deadline = asyncio.get_running_loop().time() + endpoint.config.join_timeout_s
         self._session = session = endpoint.open_session(self.deliver)
         headers = request.headers
