@@ -229,8 +229,8 @@ class SignalingProtocol(asyncio.Protocol):
         self._conn = ServerProtocol(state=OPEN, max_size=conn.max_message_size, logger=_WIRE_LOG)
         self.deadline = asyncio.get_running_loop().time() + endpoint.config.join_timeout_s
         self._session = session = endpoint.open_session(self.deliver)
-        headers = request.headers
-        self._admitted = endpoint.admit(session, ip, headers.get("Origin"), headers.get("Host"))
+        origin, host = (request.headers.get_all(name) for name in ("Origin", "Host"))  # one Origin: accept() checked
+        self._admitted = endpoint.admit(session, ip, origin[0] if origin else None, host[0] if len(host) == 1 else None)
         if self._close_code is None:  # else refused: its error frame ended the socket
             self.waiting = True
             endpoint.idle.add(self)
