@@ -67,6 +67,7 @@ class SignalingProtocol(asyncio.Protocol):
         "_endpoint",
         "_handoff",
         "_ip",
+        "_loop",
         "_parts",
         "_pending",
         "_read_paused",
@@ -92,6 +93,8 @@ class SignalingProtocol(asyncio.Protocol):
         return cast(type[SignalingProtocol], type(cls.__name__, (cls,), attrs))
 
     def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any]) -> None:
+        # Kept: asyncio.get_running_loop() costs a getpid() system call (CPython 3.11), twice a frame.
+        self._loop = asyncio.get_running_loop()
         self._server_state = server_state
         # What uvicorn's own protocol needs should we pass the connection on; dropped after.
         self._handoff: tuple[Config, dict[str, Any]] | None = (config, app_state)
@@ -227,7 +230,7 @@ class SignalingProtocol(asyncio.Protocol):
         # The handshake's parser keeps the request (headers and all: ~20 objects) alive as
         # long as the socket; frames get a parser of their own.
         self._conn = ServerProtocol(state=OPEN, max_size=conn.max_message_size, logger=_WIRE_LOG)
-        self.deadline = asyncio.get_running_loop().time() + endpoint.config.join_timeout_s
+        self.deadline = self._loop.time() + endpoint.config.join_timeout_s
         self._session = session = endpoint.open_session(self.deliver)
         origin, host = (request.headers.get_all(name) for name in ("Origin", "Host"))  # one Origin: accept() checked
         self._admitted = endpoint.admit(session, ip, origin[0] if origin else None, host[0] if len(host) == 1 else None)
@@ -271,7 +274,7 @@ class SignalingProtocol(asyncio.Protocol):
         """Hand a text frame to the session, after the ones before it."""
         if self._worker is None:
             self.waiting = False
-            self._worker = asyncio.get_running_loop().create_task(self._work(text))
+            self._worker = self._loop.create_task(self._work(text))
             return
         pending = self._pending
         if pending is None:
@@ -302,7 +305,7 @@ class SignalingProtocol(asyncio.Protocol):
             await self._ended()
             return
         if session.state is not SessionState.AWAITING_JOIN:  # before the join, its deadline stays
-            self.deadline = asyncio.get_running_loop().time() + endpoint.config.idle_timeout_s
+            self.deadline = self._loop.time() + endpoint.config.idle_timeout_s
         self.waiting = True
         self._worker = None
         if self._read_paused and self._transport is not None:
@@ -340,13 +343,13 @@ class SignalingProtocol(asyncio.Protocol):
             conn.send_close(code)
             self._flush(conn)
             # A client that stopped reading would never answer: do not wait for it forever.
-            self._timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT_S, transport.abort)
+            self._timer = self._loop.call_later(CLOSE_TIMEOUT_S, transport.abort)
         if self._session is not None and self._worker is None:
             self._schedule_end()
 
     def _schedule_end(self) -> None:
         """End the session in a task of its own; uvicorn's shutdown waits for it."""
-        task = self._worker = asyncio.get_running_loop().create_task(self._ended())
+        task = self._worker = self._loop.create_task(self._ended())
         tasks = self._server_state.tasks
         tasks.add(task)
         task.add_done_callback(tasks.discard)
