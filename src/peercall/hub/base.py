@@ -48,7 +48,7 @@ def encode_frame(frame: Frame) -> str:
 REPLAY_FRAMES = 512
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """One participant's presence in a room (one signaling session)."""
 

@@ -24,7 +24,7 @@ from peercall.hub.base import (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Slot:
     """A member's place in a room: its socket (if attached) and its numbered frames."""
 

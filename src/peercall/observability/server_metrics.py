@@ -32,13 +32,17 @@ class ServerMetrics:
     def frame_in(self) -> None:
         self._pending_in += 1
 
+    def frame_out(self, frame: Frame) -> None:
+        """Count one outgoing frame (and its error code, for an error frame)."""
+        self._pending_out += 1
+        if frame.get("type") == "error":
+            self._errors.labels(str(frame.get("code", "unknown"))[:40]).inc()
+
     def counting(self, deliver: Deliver) -> Deliver:
         """Wrap a connection's deliver callable so every outgoing frame (and error) is counted."""
 
         def counted(frame: Frame) -> Any:
-            self._pending_out += 1
-            if frame.get("type") == "error":
-                self._errors.labels(str(frame.get("code", "unknown"))[:40]).inc()
+            self.frame_out(frame)
             return deliver(frame)
 
         return counted

@@ -6,11 +6,13 @@ import gc
 import logging
 import secrets
 import socket
+from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from peercall.api.app import create_app
-from peercall.api.signaling_path import SignalingFastPath
+from peercall.api.signaling_path import SignalingFastPath, signaling_protocol
 from peercall.config import Settings
 from peercall.observability.logs import configure_logging
 from peercall.server.drain import DrainingServer
@@ -60,12 +62,20 @@ def serve(settings: Settings) -> None:
     print(f"\n  API docs: {base}/docs\n", flush=True)
     app = create_app(settings)
     _tune_gc(settings.gc_young_threshold)
-    config = uvicorn.Config(
+    config = uvicorn_config(settings, app, ssl_files)
+    DrainingServer(config, app, timeout_s=settings.drain_timeout_s, window_s=settings.drain_window_s).run()
+
+
+def uvicorn_config(settings: Settings, app: FastAPI, ssl_files: tuple[Path, Path] | None = None) -> uvicorn.Config:
+    """How a node serves ``app`` (tests build their in-process servers with it too)."""
+    return uvicorn.Config(
         SignalingFastPath(app),
         host=settings.host,
         port=settings.port,
         ssl_certfile=str(ssl_files[0]) if ssl_files else None,
         ssl_keyfile=str(ssl_files[1]) if ssl_files else None,
+        # Our own WebSocket protocol for /ws (no ASGI per socket); other paths get uvicorn's.
+        ws=signaling_protocol(app),
         # A little above the protocol cap so oversized frames get a clear error frame.
         ws_max_size=settings.max_message_bytes * 4,
         # No protocol-level pings: clients ping every 5 s and a socket silent for
@@ -81,4 +91,3 @@ def serve(settings: Settings) -> None:
         proxy_headers=False,
         server_header=False,
     )
-    DrainingServer(config, app, timeout_s=settings.drain_timeout_s, window_s=settings.drain_window_s).run()

@@ -51,7 +51,7 @@ class Outbox:
             self._end(ERRORS["slow_consumer"].close_code or 4013)
             return
         self._put(frame)
-        close_code = _close_code_for(frame)
+        close_code = close_code_for(frame)
         if close_code is not None:
             self._end(close_code)
 
@@ -104,7 +104,8 @@ class Outbox:
                     await self._ws.close(self.close_code or NORMAL_CLOSE)
 
 
-def _close_code_for(frame: dict[str, Any]) -> int | None:
+def close_code_for(frame: dict[str, Any]) -> int | None:
+    """The close code to close with after sending ``frame`` (fatal errors, ``room-ended``)."""
     if frame.get("type") == "error" and frame.get("fatal"):
         kind = ERRORS.get(str(frame.get("code")))
         return kind.close_code if kind and kind.close_code else 4500

@@ -9,12 +9,27 @@ fires up to one sweep period late (at most 1 s, ``period`` below), which a 10 s 
 
 The same cancellation ends a read early when the socket's outbox ended (slow consumer,
 fatal error): :meth:`IdleWatch.interrupt`.
+
+The sweeper looks at anything :class:`Watched`: an :class:`IdleWatch` (a reader task of
+the ASGI path) or a socket that has no reader task at all (``ws_protocol.py``), which
+expires itself without a cancellation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Protocol
+
+
+class Watched(Protocol):
+    """A socket waiting for a frame until ``deadline`` (checked only while ``waiting``)."""
+
+    deadline: float
+    waiting: bool
+
+    def expire(self) -> None:
+        """The deadline passed while waiting."""
 
 
 class IdleWatch:
@@ -28,6 +43,9 @@ class IdleWatch:
         self.waiting = False
         self.expired = False  # cancelled by the sweeper: the deadline passed
         self.interrupted = False  # cancelled because the outbox ended
+
+    def expire(self) -> None:
+        self._cancel("expired")
 
     def interrupt(self) -> None:
         """Stop waiting for the client now (its outbox ended)."""
@@ -48,17 +66,21 @@ class IdleSweeper:
 
     def __init__(self, period: float) -> None:
         self._period = period
-        self._watches: set[IdleWatch] = set()
+        self._watches: set[Watched] = set()
         self._task: asyncio.Task[None] | None = None
 
     def watch(self, task: asyncio.Task[object]) -> IdleWatch:
+        """Watch a reader task: the sweeper cancels its read when the deadline passes."""
         watch = IdleWatch(task)
+        self.add(watch)
+        return watch
+
+    def add(self, watch: Watched) -> None:
         self._watches.add(watch)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._sweep(), name="signaling-idle-sweeper")
-        return watch
 
-    def forget(self, watch: IdleWatch) -> None:
+    def forget(self, watch: Watched) -> None:
         self._watches.discard(watch)
 
     async def close(self) -> None:
@@ -74,4 +96,4 @@ class IdleSweeper:
             now = loop.time()
             for watch in list(self._watches):
                 if watch.waiting and now >= watch.deadline:
-                    watch._cancel("expired")
+                    watch.expire()
