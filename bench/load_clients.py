@@ -19,10 +19,16 @@ import threading
 import time
 from collections import Counter, deque
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import orjson
 import uvloop
 import websockets
+from websockets.client import ClientProtocol
+from websockets.frames import Opcode
+from websockets.http11 import Response
+from websockets.protocol import OPEN
+from websockets.uri import parse_uri
 
 PER_WORKER = 2_000  # connections per load-generator process (fd limit, CPU)
 CONNECT_PER_S = 400  # pacing of new connections per worker
@@ -79,9 +85,93 @@ def rss_kib(pid: int) -> int:
 
 
 # ---- clients ---------------------------------------------------------------------------
+class Wire(asyncio.Protocol):
+    """One load-generator socket: the ``websockets`` Sans-I/O client over a bare asyncio
+    transport. Why not ``websockets.connect``: its asyncio connection (a reader task, a
+    frame queue, futures per ``recv``) cost the generators ~1 core at 10,000 frames/s
+    each way, CPU the server under test then lacked on this 2-core machine; both servers
+    (ours and PeerJS) were measured short of CPU rather than by their own cost."""
+
+    def __init__(self, url: str) -> None:
+        self._conn = ClientProtocol(parse_uri(url), max_size=2**20)
+        self._transport: asyncio.Transport | None = None
+        self._inbox: asyncio.Queue[str | None] | None = asyncio.Queue()  # until `on_text` is set
+        self._opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.on_text: Any = None  # called with each text message once set
+        self.close_code: int | None = None  # the server's close code (None: still open)
+
+    @classmethod
+    async def open(cls, url: str, timeout: float = 30) -> Wire:
+        uri = parse_uri(url)
+        loop = asyncio.get_running_loop()
+        _, wire = await asyncio.wait_for(loop.create_connection(lambda: cls(url), uri.host, uri.port), timeout)
+        await asyncio.wait_for(wire._opened, timeout)
+        return wire
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+        self._conn.send_request(self._conn.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        conn = self._conn
+        conn.receive_data(data)
+        for event in conn.events_received():
+            if isinstance(event, Response):
+                if conn.handshake_exc is not None:
+                    self._opened.set_exception(conn.handshake_exc)
+                else:
+                    self._opened.set_result(None)
+            elif event.opcode is Opcode.TEXT:
+                text = event.data.decode()
+                if self.on_text is not None:
+                    self.on_text(text)
+                elif self._inbox is not None:
+                    self._inbox.put_nowait(text)
+        self._flush()
+        if conn.close_rcvd is not None and self.close_code is None:
+            self.close_code = conn.close_rcvd.code
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.close_code is None:
+            self.close_code = 1006
+        self._transport = None
+        if not self._opened.done():
+            self._opened.set_exception(ConnectionError("closed during the handshake"))
+        if self._inbox is not None:
+            self._inbox.put_nowait(None)
+
+    async def recv(self, timeout: float = 30) -> str:
+        """The next message (only before ``on_text`` is set)."""
+        assert self._inbox is not None
+        text = await asyncio.wait_for(self._inbox.get(), timeout)
+        if text is None:
+            raise ConnectionError(f"closed ({self.close_code})")
+        return text
+
+    def send(self, text: str) -> bool:
+        """Write a text message now; False if the socket is gone."""
+        if self._transport is None or self.close_code is not None:
+            return False
+        self._conn.send_text(text.encode())
+        self._flush()
+        return True
+
+    def close(self) -> None:
+        if self._transport is not None and self._conn.state is OPEN:
+            self._conn.send_close(1000)
+            self._flush()
+            self._transport.close()
+
+    def _flush(self) -> None:
+        out = self._conn.data_to_send()
+        if out and self._transport is not None:
+            self._transport.write(b"".join(out))
+
+
 class Client:
     def __init__(self) -> None:
-        self.ws: Any = None
+        self.wire: Wire | None = None
         self.partner = ""
         self.sent = 0
         self.latencies: list[float] = []
@@ -89,24 +179,26 @@ class Client:
         self.next_send = 0.0
         self.last_seq = 0  # highest `seq` received: acknowledged in pings, like the SDKs do
 
+    def listen(self, kind: str) -> None:
+        """From now on, note each relayed frame's latency (sender's stamp → now)."""
 
-async def _reader(client: Client, kind: str) -> None:
-    try:
-        async for raw in client.ws:
-            frame = json.loads(raw)
-            client.last_seq = frame.get("seq", client.last_seq)
+        def on_text(text: str) -> None:
+            frame = orjson.loads(text)
+            self.last_seq = frame.get("seq", self.last_seq)
             if kind == "peercall" and frame.get("type") == "ice-candidate":
                 stamp = frame["candidate"]["usernameFragment"]
             elif kind == "peerjs" and frame.get("type") == "CANDIDATE":
                 stamp = frame["payload"]["ts"]
             else:
-                continue
-            client.latencies.append((time.time() - float(stamp)) * 1000)
-    except websockets.ConnectionClosed:
-        pass
+                return
+            self.latencies.append((time.time() - float(stamp)) * 1000)
+
+        assert self.wire is not None
+        self.wire.on_text = on_text
 
 
 async def _open_peercall(url: str, token: str) -> tuple[Any, dict[str, Any]]:
+    """A joined ``websockets`` connection (bench/reconnect_storm.py's clients)."""
     ws = await websockets.connect(url, max_size=2**20, open_timeout=30, ping_interval=None)
     await ws.send(json.dumps({"type": "join", "v": 1, "token": token}))
     while True:
@@ -117,14 +209,23 @@ async def _open_peercall(url: str, token: str) -> tuple[Any, dict[str, Any]]:
             raise RuntimeError(f"join refused: {frame}")
 
 
-async def _open_peerjs(url: str, peer_id: str) -> Any:
-    ws = await websockets.connect(
-        f"{url}?key=peerjs&id={peer_id}&token={secrets.token_hex(4)}", open_timeout=30, ping_interval=None
-    )
-    frame = json.loads(await ws.recv())
+async def _join_wire(url: str, token: str) -> tuple[Wire, dict[str, Any]]:
+    wire = await Wire.open(url)
+    wire.send(json.dumps({"type": "join", "v": 1, "token": token}))
+    while True:
+        frame = json.loads(await wire.recv())
+        if frame.get("type") == "joined":
+            return wire, frame
+        if frame.get("type") == "error":
+            raise RuntimeError(f"join refused: {frame}")
+
+
+async def _open_peerjs(url: str, peer_id: str) -> Wire:
+    wire = await Wire.open(f"{url}?key=peerjs&id={peer_id}&token={secrets.token_hex(4)}")
+    frame = json.loads(await wire.recv())
     if frame.get("type") != "OPEN":
         raise RuntimeError(f"peerjs refused: {frame}")
-    return ws
+    return wire
 
 
 def _due(schedule: deque[Client], attr: str, now: float, interval: float) -> list[Client]:
@@ -163,8 +264,8 @@ async def _keepalive(clients: list[Client], kind: str) -> None:
             # peercall's SDK acknowledges what it processed in its ping (the server trims the
             # member's replay ring to it); PeerJS keeps no replay ring.
             ping = json.dumps({"type": "ping", "ts": 0, "ack": client.last_seq}) if kind == "peercall" else heartbeat
-            with contextlib.suppress(websockets.ConnectionClosed):
-                await client.ws.send(ping)
+            assert client.wire is not None
+            client.wire.send(ping)
         await asyncio.sleep(0.05)
 
 
@@ -182,7 +283,6 @@ async def _worker_main(
 ) -> dict:
     """``urls``: where each pair's first and second member connect (two nodes: relayed via Redis)."""
     clients: list[Client] = []
-    readers: list[asyncio.Task[None]] = []
     pace = 1 / CONNECT_PER_S
     join_ms: list[float] = []  # WebSocket open + join until `joined` (the store's writes are on this path)
     connect_started = time.monotonic()
@@ -196,7 +296,7 @@ async def _worker_main(
     async def open_pair(first: str, second: str) -> None:
         try:
             await open_pair_once(first, second)
-        except (websockets.ConnectionClosed, RuntimeError, OSError, TimeoutError) as exc:
+        except (RuntimeError, OSError, TimeoutError, websockets.InvalidHandshake) as exc:
             failed_joins.append(f"{type(exc).__name__}: {str(exc)[:120]}")
 
     async def open_pair_once(first: str, second: str) -> None:
@@ -204,17 +304,17 @@ async def _worker_main(
             a, b = Client(), Client()
             if kind == "peercall":
                 t0 = time.monotonic()
-                a.ws, _ = await _open_peercall(urls[0], first)
+                a.wire, _ = await _join_wire(urls[0], first)
                 t1 = time.monotonic()
-                b.ws, joined = await _open_peercall(urls[1], second)
+                b.wire, joined = await _join_wire(urls[1], second)
                 join_ms.extend([(t1 - t0) * 1000, (time.monotonic() - t1) * 1000])
                 a.partner, b.partner = joined["peer_id"], joined["peers"][0]["peer_id"]
             else:
-                a.ws, b.ws = await _open_peerjs(urls[0], first), await _open_peerjs(urls[1], second)
+                a.wire, b.wire = await _open_peerjs(urls[0], first), await _open_peerjs(urls[1], second)
                 a.partner, b.partner = second, first
             for client in (a, b):
+                client.listen(kind)
                 clients.append(client)
-                readers.append(asyncio.create_task(_reader(client, kind)))
 
     opening = []
     for first, second in pairs:
@@ -237,11 +337,9 @@ async def _worker_main(
     schedule = deque(sorted(clients, key=lambda c: c.next_send))
     while (now := time.monotonic()) - started < duration:
         for client in _due(schedule, "next_send", now, interval):
-            try:
-                await client.ws.send(_frame(kind, client.partner))
-            except websockets.ConnectionClosed:
-                continue  # the server dropped it: counted in `dropped` below
-            client.sent += 1
+            assert client.wire is not None
+            if client.wire.send(_frame(kind, client.partner)):  # else dropped: counted below
+                client.sent += 1
         await asyncio.sleep(0.005)
     # Drain: wait until frames stop arriving (a backlogged server delivers late, not never).
     received, drain_until = -1, time.monotonic() + DRAIN_MAX_S
@@ -253,11 +351,12 @@ async def _worker_main(
         received = now_received
     # Sockets the server closed during the run (counted before our own teardown: closing
     # thousands of sockets one by one once let the last ones idle out at the server).
-    dropped = [c.ws.close_code for c in clients if c.ws.close_code not in (None, 1000)]
+    dropped = [c.wire.close_code for c in clients if c.wire and c.wire.close_code not in (None, 1000)]
     keepalive.cancel()
-    await asyncio.gather(*(client.ws.close() for client in clients), return_exceptions=True)
-    for task in readers:
-        task.cancel()
+    for client in clients:
+        if client.wire is not None:
+            client.wire.close()
+    await asyncio.sleep(1.0)  # the close frames go out
     latencies = [ms for client in clients for ms in client.latencies]
     return ready | {
         "dropped": dropped,
@@ -315,6 +414,7 @@ def run_load(
     ]
     for proc in procs:
         proc.start()
+    generators = CpuSampler([proc.pid for proc in procs if proc.pid is not None])
     with contextlib.suppress(threading.BrokenBarrierError):  # a worker failed: its error is in `out`
         start.wait(BARRIER_TIMEOUT_S)
     # All connections are open and held while sending: the server's memory and CPU then.
@@ -324,6 +424,7 @@ def run_load(
     peak_rss = max(connected_rss, sum(rss_kib(p) for p in pids))
     results = [out.get(timeout=600) for _ in procs]
     sampler.stop()
+    generators.stop()
     for proc in procs:
         proc.join(10)
     errors = [r["error"] for r in results if "error" in r]
@@ -336,6 +437,7 @@ def run_load(
     # Server CPU while every generator was sending (they start together at the barrier).
     window = (started + 1, started + duration - 1)
     cpu = sampler.used(*window) if duration > 3 else None
+    generators_cpu = generators.used(*window) if duration > 3 else None
     offered = sent / duration  # frames per second offered while all were sending
     return {
         "connections": connections,
@@ -346,6 +448,8 @@ def run_load(
         # Server CPU per relayed frame (its own pings and the clients' included) and load.
         "cpu_us_per_msg": round(cpu / (window[1] - window[0]) / offered * 1e6, 1) if cpu and offered else None,
         "server_cpu_pct": round(cpu / (window[1] - window[0]) * 100, 1) if cpu else None,
+        # The load generators' CPU (all processes; 100 = one core): the server's competition here.
+        "generators_cpu_pct": round(generators_cpu / (window[1] - window[0]) * 100, 1) if generators_cpu else None,
         "lost": sent - received,
         "sent": sent,
         "join_p50_ms": round(statistics.median(joins), 1) if joins else None,
