@@ -149,11 +149,11 @@ class Wire(asyncio.Protocol):
             raise ConnectionError(f"closed ({self.close_code})")
         return text
 
-    def send(self, text: str) -> bool:
-        """Write a text message now; False if the socket is gone."""
+    def send(self, text: str | bytes) -> bool:
+        """Write a text message (``bytes``: UTF-8 already) now; False if the socket is gone."""
         if self._transport is None or self.close_code is not None:
             return False
-        self._conn.send_text(text.encode())
+        self._conn.send_text(text if isinstance(text, bytes) else text.encode())
         self._flush()
         return True
 
@@ -269,13 +269,13 @@ async def _keepalive(clients: list[Client], kind: str) -> None:
         await asyncio.sleep(0.05)
 
 
-def _frame(kind: str, to: str) -> str:
+def _frame(kind: str, to: str) -> bytes:
     if kind == "peercall":
         candidate: dict[str, Any] = {"candidate": f"candidate:1 1 udp 2122260223 198.18.0.1 5000 typ host {PADDING}"}
         candidate |= {"sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": repr(time.time())}
-        return json.dumps({"type": "ice-candidate", "to": to, "candidate": candidate})
+        return orjson.dumps({"type": "ice-candidate", "to": to, "candidate": candidate})
     payload = {"candidate": f"candidate:1 1 udp 2122260223 198.18.0.1 5000 typ host {PADDING}", "ts": time.time()}
-    return json.dumps({"type": "CANDIDATE", "dst": to, "payload": payload})
+    return orjson.dumps({"type": "CANDIDATE", "dst": to, "payload": payload})
 
 
 async def _worker_main(

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from peercall.errors import ERRORS, PeercallError
-from peercall.signaling.messages import IceCandidate, Join, Offer, parse_client_frame, relay_payload
+from peercall.signaling.messages import IceCandidate, Join, Offer, parse_client_frame, read_client_frame, relay_payload
 
 
 def error_code(text: str) -> str:
@@ -16,7 +16,8 @@ def test_valid_frames_parse():
     assert isinstance(parse_client_frame('{"type":"join","v":1,"token":"t"}'), Join)
     offer = parse_client_frame('{"type":"offer","to":"p_1","sdp":"v=0"}')
     assert isinstance(offer, Offer)
-    assert relay_payload(offer) == {"type": "offer", "sdp": "v=0"}
+    offer, data = read_client_frame('{"type":"offer","to":"p_1","sdp":"v=0","reset":false}')
+    assert isinstance(offer, Offer) and relay_payload(data) == {"type": "offer", "sdp": "v=0", "reset": False}
     end = parse_client_frame('{"type":"ice-candidate","to":"p_1","candidate":null}')
     assert isinstance(end, IceCandidate) and end.candidate is None
 
@@ -34,6 +35,9 @@ def test_valid_frames_parse():
         ('{"type":"offer","to":"p_1","sdp":"x","extra":1}', "bad_message"),
         ('{"type":"join","v":"one","token":"t"}', "bad_message"),
         ('{"type":"ice-candidate","to":"p","candidate":{"candidate":1}}', "bad_message"),
+        # Relayed frames are forwarded as written: strict types, nothing coerced on the way.
+        ('{"type":"ice-candidate","to":"p","candidate":{"candidate":"c","sdpMLineIndex":"0"}}', "bad_message"),
+        ('{"type":"offer","to":"p_1","sdp":"v=0","reset":1}', "bad_message"),
         ('{"type":"leave","reason":"x"}', "bad_message"),
     ],
 )
