@@ -75,10 +75,13 @@ class RoomService:
 
     # ---- signaling side ---------------------------------------------------
     async def join(
-        self, room_id: str, member: Member, deliver: Deliver, resume_secret: str
+        self, room_id: str, member: Member, deliver: Deliver, resume_secret: str, room: RoomRecord | None = None
     ) -> tuple[JoinOutcome, str, int]:
-        """Admit a member; returns who else is there, the call id and the attachment epoch."""
-        room = await self.get_live_room(room_id)
+        """Admit a member; returns who else is there, the call id and the attachment epoch.
+
+        ``room``: the live room as the caller just read it (a join reads the store once).
+        """
+        room = room if room is not None and room.id == room_id else await self.get_live_room(room_id)
         if await self.store.is_banned(room_id, member.identity):
             raise PeercallError("removed", "you were removed from this call by the host")
         if (member.role == RECORDER_ROLE) != (member.identity == RECORDER_IDENTITY):

@@ -272,7 +272,8 @@ class SignalingSession:
 
     async def _join(self, frame: Join) -> None:
         claims = await Revocations(self._rooms.store).check_token(self._tokens.verify(frame.token))
-        self._room_settings = (await self._rooms.get_live_room(claims.room_id)).settings
+        room = await self._rooms.get_live_room(claims.room_id)
+        self._room_settings = room.settings
         member = Member(
             peer_id=f"p_{secrets.token_urlsafe(9)}",
             identity=claims.identity,
@@ -286,7 +287,7 @@ class SignalingSession:
         # written) are held back, so `joined` is always the first frame of the session.
         self._held = []
         outcome, _, self._epoch = await self._rooms.join(
-            claims.room_id, member, self._deliver_to_member, resume_secret=self._resume_secret
+            claims.room_id, member, self._deliver_to_member, resume_secret=self._resume_secret, room=room
         )
         if outcome.replaced is not None:
             self._keeper.tombstone(claims.room_id, outcome.replaced.peer_id, "replaced")
