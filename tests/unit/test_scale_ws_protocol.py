@@ -19,12 +19,13 @@ import websockets
 from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.frames import Frame, Opcode
 
 from peercall.api.app import create_app
 from peercall.config import Settings
 from peercall.server.run import uvicorn_config
 from peercall.signaling.websocket import SignalingEndpoint
-from peercall.signaling.ws_protocol import SignalingProtocol
+from peercall.signaling.ws_protocol import SignalingProtocol, _text_frame
 from peercall.testing.server import free_port
 
 API_KEY = "test-api-key-0123456789"
@@ -214,3 +215,10 @@ async def test_scale_ws_protocol_other_paths_go_to_the_asgi_app(tmp_path: Path) 
         assert (await recv(b))["sdp"] == "v=0"
         await a.close()
         await b.close()
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65_535, 65_536, 70_000])
+def test_scale_ws_protocol_text_frame_header_matches_the_library(size: int) -> None:
+    """Our hand-written data frames are byte for byte what websockets would send."""
+    payload = b"x" * size
+    assert _text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(mask=False)
