@@ -18,6 +18,7 @@ import statistics
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -201,21 +202,21 @@ async def _open_peercall(url: str, token: str) -> tuple[Any, dict[str, Any]]:
     """A joined ``websockets`` connection (bench/reconnect_storm.py's clients)."""
     ws = await websockets.connect(url, max_size=2**20, open_timeout=30, ping_interval=None)
     await ws.send(json.dumps({"type": "join", "v": 1, "token": token}))
-    while True:
-        frame = json.loads(await ws.recv())
-        if frame.get("type") == "joined":
-            return ws, frame
-        if frame.get("type") == "error":
-            raise RuntimeError(f"join refused: {frame}")
+    return ws, await _joined(ws.recv)
 
 
 async def _join_wire(url: str, token: str) -> tuple[Wire, dict[str, Any]]:
     wire = await Wire.open(url)
     wire.send(json.dumps({"type": "join", "v": 1, "token": token}))
+    return wire, await _joined(wire.recv)
+
+
+async def _joined(recv: Callable[[], Awaitable[str | bytes]]) -> dict[str, Any]:
+    """Read frames until `joined` (returned) or an error (raised)."""
     while True:
-        frame = json.loads(await wire.recv())
+        frame = json.loads(await recv())
         if frame.get("type") == "joined":
-            return wire, frame
+            return dict(frame)
         if frame.get("type") == "error":
             raise RuntimeError(f"join refused: {frame}")
 
