@@ -51,6 +51,8 @@ ERRORS: dict[str, ErrorKind] = {
     "resume_failed": ErrorKind(409, True, 4011),
     "session_expired": ErrorKind(410, True, 4012),
     "slow_consumer": ErrorKind(503, True, 4013),
+    # The node lost its hub (Redis) for a moment: resume (on this node or another).
+    "hub_unavailable": ErrorKind(503, True, 4017),
     "payload_too_large": ErrorKind(413, False),
     "invalid_image": ErrorKind(415, False),
     "not_found": ErrorKind(404, False),

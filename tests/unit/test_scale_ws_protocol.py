@@ -23,6 +23,7 @@ from websockets.frames import Frame, Opcode
 
 from peercall.api.app import create_app
 from peercall.config import Settings
+from peercall.hub.base import HubUnavailable
 from peercall.server.run import uvicorn_config
 from peercall.signaling.websocket import SignalingEndpoint
 from peercall.signaling.ws_protocol import SignalingProtocol, _text_frame
@@ -222,3 +223,37 @@ def test_scale_ws_protocol_text_frame_header_matches_the_library(size: int) -> N
     """Our hand-written data frames are byte for byte what websockets would send."""
     payload = b"x" * size
     assert _text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(mask=False)
+
+
+async def test_scale_ws_protocol_hub_outage_suspends_the_member(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hub that does not answer (Redis down, pool exhausted) is a lost socket, not a bug:
+    the sender gets `hub_unavailable` (4017), its partner sees no `peer-left`, and the
+    sender resumes on a new socket and relays again."""
+    async with serving(tmp_path) as node:
+        token_a, token_b = await node.tokens("a", "b")
+        a, joined_a = await join(node, token_a)
+        b, joined_b = await join(node, token_b)
+        assert (await recv(a))["type"] == "peer-joined"
+        hub = node.app.state.services.hub
+        real_send = hub.send
+
+        async def unavailable(*args: Any, **kwargs: Any) -> bool:
+            raise HubUnavailable("redis: no connection available")
+
+        monkeypatch.setattr(hub, "send", unavailable)
+        await a.send(json.dumps({"type": "offer", "to": joined_b["peer_id"], "sdp": "v=0 lost"}))
+        await closed_with(a, 4017, "hub_unavailable")
+        monkeypatch.setattr(hub, "send", real_send)
+        resumed = await websockets.connect(node.ws_url)
+        resume = {"type": "resume", "v": 1, "resume_token": joined_a["resume_token"], "last_seq": 1, "attempt": 1}
+        await resumed.send(json.dumps(resume))
+        frame = await recv(resumed)
+        assert frame["type"] == "resumed" and frame["peer_id"] == joined_a["peer_id"], frame
+        await resumed.send(json.dumps({"type": "offer", "to": joined_b["peer_id"], "sdp": "v=0 again"}))
+        heard = [await recv(b) for _ in range(3)]
+        assert [frame["type"] for frame in heard] == ["peer-reconnecting", "peer-resumed", "offer"], heard
+        assert heard[2]["sdp"] == "v=0 again" and heard[2]["from"] == joined_a["peer_id"]
+        await resumed.close()
+        await b.close()

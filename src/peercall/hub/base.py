@@ -113,6 +113,13 @@ class ResumeSuperseded(ResumeRefused):
     """
 
 
+class HubUnavailable(Exception):
+    """The hub's backing service did not answer in time (Redis down, or every pooled
+    connection busy past the pool's wait on an overloaded node). Not a bug: the socket is
+    closed as lost (``hub_unavailable``) and the member stays suspended, so the client
+    resumes with its frames replayed instead of leaving the call."""
+
+
 class Hub(Protocol):
     async def join(
         self,

@@ -31,6 +31,7 @@ from peercall.hub.base import (
     Deliver,
     EncodedFrame,
     Frame,
+    HubUnavailable,
     JoinOutcome,
     Member,
     Preamble,
@@ -150,7 +151,10 @@ class RedisHub:
         return f"{self._prefix}:rooms"
 
     async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        return await self._scripts[name](keys=keys, args=args)
+        try:
+            return await self._scripts[name](keys=keys, args=args)
+        except (aioredis.ConnectionError, aioredis.TimeoutError, TimeoutError) as exc:
+            raise HubUnavailable(f"redis: {exc}") from exc
 
     # ---- local delivery -------------------------------------------------
     async def _read(self) -> None:

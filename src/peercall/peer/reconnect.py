@@ -49,7 +49,9 @@ EndReason = Literal["left", "room_ended", "error", "disconnected", "timeout"]
 """Why a Peer ended: ``timeout`` = it was away longer than the server's grace period."""
 SignalingState = Literal["connected", "reconnecting", "closed"]
 
-RECONNECTABLE: Final = frozenset({"idle_timeout", "slow_consumer", "internal", "resume_failed", "draining"})
+RECONNECTABLE: Final = frozenset(
+    {"idle_timeout", "slow_consumer", "hub_unavailable", "internal", "resume_failed", "draining"}
+)
 """Fatal server error codes after which resuming (or joining again) may succeed."""
 
 

@@ -19,7 +19,7 @@ from peercall.auth.revocation import Revocations
 from peercall.auth.tokens import TokenIssuer
 from peercall.collab import archive_chat, collab_settings
 from peercall.errors import PeercallError
-from peercall.hub.base import Deliver, Frame, Member
+from peercall.hub.base import Deliver, Frame, HubUnavailable, Member
 from peercall.quality.service import StatsService
 from peercall.quality.wire import Stats
 from peercall.rooms.moderation import Moderator
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 
 # Fatal for the socket, but the member keeps its place (a dead network looks like this).
-_SOCKET_LOSS = frozenset({"idle_timeout", "slow_consumer"})
+_SOCKET_LOSS = frozenset({"idle_timeout", "slow_consumer", "hub_unavailable"})
 # How often a client's acknowledgement trims its replay ring (one hub call; Redis with several nodes).
 ACK_INTERVAL_S = 5.0
 
@@ -181,6 +181,9 @@ class SignalingSession:
             await self._dispatch(frame, data)
         except PeercallError as error:
             self.fail(error, ref)
+        except HubUnavailable as outage:
+            log.warning("hub unavailable: closing the socket, the member stays", extra={"error": str(outage)})
+            self.fail(PeercallError("hub_unavailable", "the server lost its backplane for a moment; resume"), ref)
 
     async def _dispatch(self, frame: AnyClientFrame, data: dict[str, Any]) -> None:
         # Relayed frames are nearly all the traffic: tested first (one set lookup, not a

@@ -61,6 +61,7 @@ export const ErrorCode = Object.freeze({
   SessionExpired: 'session_expired',
   IdleTimeout: 'idle_timeout',
   SlowConsumer: 'slow_consumer',
+  HubUnavailable: 'hub_unavailable',
   Draining: 'draining',
   ResumeSuperseded: 'resume_superseded',
   Forbidden: 'forbidden',

@@ -25,6 +25,7 @@ const CLOSE_CODES = /** @type {Record<number, string>} */ ({
   4013: ErrorCode.SlowConsumer,
   4015: ErrorCode.Draining,
   4016: ErrorCode.ResumeSuperseded,
+  4017: ErrorCode.HubUnavailable,
   4029: ErrorCode.RateLimitAbuse,
   4403: ErrorCode.OriginForbidden,
   4500: ErrorCode.Internal,
