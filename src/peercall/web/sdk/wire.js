@@ -23,6 +23,7 @@ const CLOSE_CODES = /** @type {Record<number, string>} */ ({
   4011: ErrorCode.ResumeFailed,
   4012: ErrorCode.SessionExpired,
   4013: ErrorCode.SlowConsumer,
+  4014: ErrorCode.Removed,
   4015: ErrorCode.Draining,
   4016: ErrorCode.ResumeSuperseded,
   4017: ErrorCode.HubUnavailable,
