@@ -26,7 +26,8 @@ from peercall.config import Settings
 from peercall.hub.base import HubUnavailable
 from peercall.server.run import uvicorn_config
 from peercall.signaling.websocket import SignalingEndpoint
-from peercall.signaling.ws_protocol import SignalingProtocol, _text_frame
+from peercall.signaling.ws_frames import text_frame as _text_frame
+from peercall.signaling.ws_protocol import SignalingProtocol
 from peercall.testing.server import free_port
 
 API_KEY = "test-api-key-0123456789"

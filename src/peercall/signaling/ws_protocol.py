@@ -3,8 +3,10 @@
 Why: a signaling socket lives as long as the call, and under uvicorn's ASGI WebSocket
 each one kept a queue, an event, a task running the app and a Starlette ``WebSocket``
 (about a dozen coroutine frames), plus our writer task and read loop, all to move one
-small frame a second. Here the ``websockets`` Sans-I/O ``ServerProtocol`` does the wire
-work (handshake, frame parsing, masking, pings, close) and the socket talks to its
+small frame a second. Here the ``websockets`` Sans-I/O ``ServerProtocol`` does the
+handshake, control frames (pings, the close) and every protocol error, while whole data
+frames, the bulk of the traffic, are framed and unframed by us (ws_frames.py says why and
+how the two stay in step); the socket talks to its
 :class:`~peercall.signaling.session.SignalingSession` directly:
 
 * outbound frames are written at once with ``transport.write``; while the transport is
@@ -42,6 +44,7 @@ from peercall.hub.base import EncodedFrame, Frame, encode_frame
 from peercall.signaling.connection import NORMAL_CLOSE, close_code_for
 from peercall.signaling.session import SessionState, SignalingSession
 from peercall.signaling.websocket import SignalingEndpoint
+from peercall.signaling.ws_frames import INCOMPLETE, REFUSED, apply_mask, frame_bounds, is_final_data, text_frame
 
 log = logging.getLogger(__name__)
 # websockets logs "connection open/closed" at INFO for every socket: not worth a line each.
@@ -53,22 +56,6 @@ PENDING_MAX = 8  # client frames held while one is handled; beyond, reading paus
 SERVICE_RESTART = 1012
 _SLOW_CONSUMER = ERRORS["slow_consumer"].close_code or 4013
 _FLOODER = ERRORS["too_many_connections"].close_code or 4029
-
-
-def _text_frame(payload: bytes) -> bytes:
-    """A final, unmasked text frame (server to client), header by RFC 6455 section 5.2.
-
-    Written here, not with ``ServerProtocol.send_text``: the library's serializer (frame
-    object, extension pass, checks, a BytesIO) was ~10 % of the CPU of a relayed frame, and
-    a server's data frame is just this. Control frames and the close stay the library's;
-    its output is always flushed at once, so the order on the wire is kept.
-    """
-    size = len(payload)
-    if size < 126:
-        return bytes((0x81, size)) + payload
-    if size < 1 << 16:
-        return b"\x81\x7e" + size.to_bytes(2, "big") + payload
-    return b"\x81\x7f" + size.to_bytes(8, "big") + payload
 
 
 class SignalingProtocol(asyncio.Protocol):
@@ -86,7 +73,9 @@ class SignalingProtocol(asyncio.Protocol):
         "_loop",
         "_parts",
         "_pending",
+        "_raw",
         "_read_paused",
+        "_rx",
         "_server_state",
         "_session",
         "_timer",
@@ -126,6 +115,8 @@ class SignalingProtocol(asyncio.Protocol):
         self._pending: list[str] | None = None  # frames waiting for the worker, in order
         self._parts: list[bytes] | None = None  # a fragmented message being received
         self._read_paused = False
+        self._rx: bytearray | None = None  # the start of a client frame whose end is still to come
+        self._raw = False  # every byte goes to the library from now on (see ws_frames.py)
         self._timer: asyncio.TimerHandle | None = None
         self.deadline = 0.0
         self.waiting = False
@@ -141,16 +132,48 @@ class SignalingProtocol(asyncio.Protocol):
             conn = self._take(data)
             if conn is None:
                 return
-        conn.receive_data(data)
+        if self._session is None or self._raw:  # the handshake, or a stream we gave up on
+            self._library(conn, data)
+        else:
+            self._split(conn, data)
+
+    def _split(self, conn: ServerProtocol, data: bytes) -> None:
+        """Cut the stream at frame boundaries: whole final data frames are unmasked here,
+        any other frame goes to the library whole (ws_frames.py says why)."""
+        buffered = self._rx
+        if buffered is not None:
+            self._rx = None
+            buffered += data  # a bytearray: a frame arriving in many small pieces is not copied over and over
+            data = cast(bytes, buffered)
+        pos, size, max_size = 0, len(data), conn.max_message_size
+        while pos < size:
+            start, end = frame_bounds(data, pos, max_size)
+            if end == INCOMPLETE:
+                self._rx = bytearray(data[pos:])
+                return
+            if end == REFUSED:  # the library fails the connection with the right code
+                self._raw = True
+                self._library(conn, data[pos:])
+                return
+            head = data[pos]
+            if is_final_data(head) and self._parts is None and self._close_code is None:
+                self._message(head == 0x81, apply_mask(data[start:end], data[start - 4 : start]))
+            else:
+                self._library(conn, bytes(data[pos:end]))
+            pos = end
+
+    def _library(self, conn: ServerProtocol, data: bytes | bytearray) -> None:
+        """Let ``websockets`` parse ``data``: the handshake, control frames, fragments."""
+        conn.receive_data(bytes(data))
         for event in conn.events_received():
             if type(event) is WireFrame:
                 self._frame(event)
             elif isinstance(event, Request):
                 self._handshake(conn, event)
-        conn = self._conn  # a new one after the handshake
-        assert conn is not None
-        self._flush(conn)
-        if conn.parser_exc is not None or conn.close_rcvd is not None:  # closed by the library or the client
+        current = self._conn  # a new one after the handshake
+        assert current is not None
+        self._flush(current)
+        if current.parser_exc is not None or current.close_rcvd is not None:  # closed by the library or the client
             self._end(NORMAL_CLOSE)
 
     def eof_received(self) -> bool | None:
@@ -197,7 +220,7 @@ class SignalingProtocol(asyncio.Protocol):
         # The hub's frames come encoded already (EncodedFrame); the rest are ours.
         text = frame.text if type(frame) is EncodedFrame else encode_frame(frame)
         if self._transport is not None and conn.state is OPEN:
-            self._transport.write(_text_frame(text.encode()))
+            self._transport.write(text_frame(text.encode()))
         close_code = close_code_for(frame)
         if close_code is not None:
             self._end(close_code)
@@ -271,8 +294,12 @@ class SignalingProtocol(asyncio.Protocol):
                 return
             self._parts = None
             is_text, data = parts[0] == b"t", b"".join(parts[1:])
-        else:  # the common case: one frame, one message
+        else:  # one frame, one message (the common case is _split's, without a Frame)
             is_text, data = opcode is Opcode.TEXT, frame.data
+        self._message(is_text, data)
+
+    def _message(self, is_text: bool, data: bytes | bytearray | memoryview) -> None:
+        """A whole message from the client: to the session, if it passes the frame checks."""
         session, endpoint = self._session, self._endpoint
         if session is None or endpoint is None or self._close_code is not None:
             return
