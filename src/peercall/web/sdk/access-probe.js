@@ -6,7 +6,14 @@
  */
 
 export const PROBE_FAST_MS = 250;
-const PROBE_SLOW_MS = 1000;
+/** While our path is not known to be fine (the first 3 results, or `unstable`). */
+export const PROBE_CHECK_MS = 1000;
+/**
+ * Calm and fine: the keepalive's pace (signal-client.js `PING_INTERVAL_MS`). These pings ARE
+ * the keepalive (the signaling client adds `ack` and skips its own), so a calm client sends
+ * one ping stream, not two.
+ */
+export const PROBE_CALM_MS = 5000;
 const PROBE_WINDOW = 8;
 const PROBE_TIMEOUT_MS = 2000;
 /** A pong this much slower than the best RTT seen is a spike. */
@@ -15,9 +22,13 @@ const LAG_TICK_MS = 50;
 const STALL_MS = 40;
 
 /**
- * Our own path to the call server: a ping every second, every 250 ms while the call has a
- * problem to attribute; RTT spikes (TCP retransmissions, queues) and timeouts mean trouble. A probe during which our own main thread stalled
- * (a busy machine delays the pong's handler, not the network) is not counted.
+ * Our own path to the call server: a ping every 5 s (doubling as the signaling keepalive),
+ * every 250 ms while the call has a problem to attribute, every second while our path is
+ * not known to be fine (the first results of a call, so the best RTT and the state are
+ * known within ~2 s; and while `unstable`, so it clears within seconds of the network
+ * recovering and not after 8 calm pings). RTT spikes (TCP retransmissions, queues) and
+ * timeouts mean trouble. A probe during which our own main thread stalled (a busy machine
+ * delays the pong's handler, not the network) is not counted.
  */
 export class AccessProbe {
   /** @type {Map<number, number>} ping ts → sent at */
@@ -50,7 +61,8 @@ export class AccessProbe {
         if (this.#lastStallAt < ts) this.#push(true); // no answer in 2 s (unless we were the ones stalled)
       }
     }
-    if (now - this.#lastPingAt < (urgent ? PROBE_FAST_MS : PROBE_SLOW_MS) - 20) return;
+    const every = urgent ? PROBE_FAST_MS : this.state === 'ok' ? PROBE_CALM_MS : PROBE_CHECK_MS;
+    if (now - this.#lastPingAt < every - 20) return;
     if (this.#pending.size < PROBE_TIMEOUT_MS / PROBE_FAST_MS) {
       this.#lastPingAt = now;
       this.#pending.set(now, now);

@@ -2,7 +2,8 @@
  * `call.stats`: live statistics and network quality of a call.
  *
  * Every second it samples getStats of the connection to the peer (stats.js), rates the
- * sample (quality.js), probes our own path to the call server (signaling ping RTT), and
+ * sample (quality.js), probes our own path to the call server (signaling ping RTT; the
+ * probe's pings are the signaling keepalive, see access-probe.js), and
  * decides who is the problem and whether to alert (network-quality.js). Every ~2 s it sends
  * a compact `stats` frame; the server stores it in the call's timeline and forwards it to
  * the other side as `peer-stats`, so each side learns the other's level and causes.

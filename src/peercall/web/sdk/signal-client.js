@@ -2,7 +2,8 @@
  * The signaling WebSocket (protocol v1, see docs/protocol.md).
  *
  * Responsibilities: open the socket, send `join` and wait for `joined`, keep the session
- * alive with `ping` every 10 s, detect a dead server, parse incoming frames and hand them
+ * alive with a `ping` about every 5 s (every ping sent through it counts, the Call's
+ * server-path probe's too), detect a dead server, parse incoming frames and hand them
  * out as `frame` events, turn server `error` frames into {@link PeercallError}s, and buffer
  * outgoing frames (bounded) until the session is joined. On a `drain` frame (the node is
  * shutting down) it closes the socket after a random delay within the frame's window, with
@@ -16,7 +17,17 @@ import { Emitter } from './emitter.js';
 import { ErrorCode, PeercallError, fromServerError } from './errors.js';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, closeError, parseFrame } from './wire.js';
 
-const PING_INTERVAL_MS = 5_000;
+/**
+ * One ping stream per client: every outgoing `ping` (ours or the Call's server-path probe,
+ * access-probe.js, which pings at this pace when calm) carries `ack` and counts as the
+ * keepalive. The keepalive pings only when no ping went out for this long plus
+ * {@link KEEPALIVE_SLACK_MS}, so in a call it never adds a second stream.
+ */
+export const PING_INTERVAL_MS = 5_000;
+/** Lets the regular pinger (the probe, ticking every 250 ms) win the race at the due time. */
+const KEEPALIVE_SLACK_MS = 500;
+/** How often the keepalive checks for silence and for a ping being due. */
+const KEEPALIVE_TICK_MS = 500;
 /** Resume attempts of this page, numbered across all its sessions (the server wants them increasing). */
 let resumeAttempts = 0;
 /** No frame at all from the server for this long (pongs included) means the link is dead. */
@@ -38,7 +49,7 @@ const DRAIN_POLL_MS = 50;
  * @typedef {object} SignalEvents
  * @property {Record<string, any>} frame a parsed server frame other than `joined`/`pong`/`error`
  * @property {PeercallError} error a server `error` frame or a local send failure
- * @property {Record<string, any>} pong a `pong` frame (answer to a `ping`; its `ts` is echoed)
+ * @property {Record<string, any>} pong a `pong` frame (answer to any `ping`; its `ts` is echoed)
  * @property {SignalClose} close the socket closed after the session was joined
  */
 
@@ -54,8 +65,10 @@ export class SignalClient extends Emitter {
   /** @type {PeercallError | null} */
   #fatal = null;
   #lastFrameAt = 0;
-  /** The highest `seq` handed to the Call (acknowledged with the keepalive ping). */
+  /** The highest `seq` handed to the Call (acknowledged with every ping). */
   #highestSeq = 0;
+  /** When the last `ping` was sent or queued (by anyone). */
+  #lastPingAt = 0;
   /** @type {ReturnType<typeof setInterval> | undefined} */
   #pingTimer;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -176,11 +189,17 @@ export class SignalClient extends Emitter {
   /**
    * Send a frame. Before `joined`, or while the socket is backed up, frames wait in a
    * bounded queue; on overflow the frame is dropped and a `queue_full` error is emitted.
-   * Frames sent after the socket closed are dropped silently.
+   * Frames sent after the socket closed are dropped silently. A `ping` gets `ack` (the
+   * highest `seq` we processed; the server may drop those from our replay ring) and counts
+   * as the keepalive.
    * @param {Record<string, unknown>} frame
    */
   send(frame) {
     if (this.#closedByUs || (this.#ws && this.#ws.readyState >= 2)) return;
+    if (frame.type === 'ping') {
+      this.#lastPingAt = Date.now();
+      if (this.#highestSeq) frame = { ...frame, ack: this.#highestSeq };
+    }
     const data = JSON.stringify(frame);
     if (data.length > MAX_FRAME_BYTES / 4 && new TextEncoder().encode(data).length > MAX_FRAME_BYTES) {
       this.emit('error', new PeercallError(ErrorCode.MessageTooLarge, `Outgoing ${String(frame.type)} frame exceeds 64 KiB; dropped.`, { ref: String(frame.type) }));
@@ -274,16 +293,21 @@ export class SignalClient extends Emitter {
     }
   }
 
+  /**
+   * Declare the server dead after {@link SERVER_SILENCE_MS} without a frame; ping when no
+   * ping (ours or the probe's) went out for {@link PING_INTERVAL_MS} (plus slack).
+   */
   #startKeepalive() {
+    this.#lastPingAt ||= Date.now(); // `join`/`resume` just went out: the next ping is due in 5 s
     this.#pingTimer = setInterval(() => {
-      if (Date.now() - this.#lastFrameAt > SERVER_SILENCE_MS) {
+      const now = Date.now();
+      if (now - this.#lastFrameAt > SERVER_SILENCE_MS) {
         this.#fatal ??= new PeercallError(ErrorCode.ConnectionLost, 'The call server stopped answering.', { fatal: true });
         this.#ws?.close(4000, 'server silent');
         return;
       }
-      // `ack`: the server may drop what we have seen from our replay ring.
-      this.send(this.#highestSeq ? { type: 'ping', ts: Date.now(), ack: this.#highestSeq } : { type: 'ping', ts: Date.now() });
-    }, PING_INTERVAL_MS);
+      if (now - this.#lastPingAt >= PING_INTERVAL_MS + KEEPALIVE_SLACK_MS) this.send({ type: 'ping', ts: now });
+    }, KEEPALIVE_TICK_MS);
   }
 
   #stopTimers() {
