@@ -103,11 +103,14 @@ def test_scale_rest_answers_503_hub_unavailable_while_redis_is_down(
             assert response.json()["error"]["code"] == "hub_unavailable"
             assert response.headers["retry-after"] == "1"
         assert api.get("/metrics").status_code == 200  # the scrape skips the hub's gauges
-        redis = start_redis(tmp_path / "redis", port=redis.port)
-        response = httpx.Response(503)
-        for _ in range(100):
-            response = api.get(f"/api/rooms/{room}")
-            if response.status_code == 200:
-                break
-        assert response.status_code == 200 and response.json()["participants"] == []
+        restarted = start_redis(tmp_path / "redis", port=redis.port)
+        try:
+            response = httpx.Response(503)
+            for _ in range(100):
+                response = api.get(f"/api/rooms/{room}")
+                if response.status_code == 200:
+                    break
+            assert response.status_code == 200 and response.json()["participants"] == []
+        finally:
+            restarted.stop()
     assert "Traceback" not in server.log()
