@@ -24,6 +24,7 @@ from websockets.frames import Frame, Opcode
 from peercall.api.app import create_app
 from peercall.config import Settings
 from peercall.hub.base import HubUnavailable
+from peercall.rooms import resume as resume_module
 from peercall.server.run import uvicorn_config
 from peercall.signaling.websocket import SignalingEndpoint
 from peercall.signaling.ws_frames import text_frame as _text_frame
@@ -257,4 +258,34 @@ async def test_scale_ws_protocol_hub_outage_suspends_the_member(
         assert [frame["type"] for frame in heard] == ["peer-reconnecting", "peer-resumed", "offer"], heard
         assert heard[2]["sdp"] == "v=0 again" and heard[2]["from"] == joined_a["peer_id"]
         await resumed.close()
+        await b.close()
+
+
+async def test_scale_ws_protocol_leave_during_a_hub_outage_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `leave` the hub could not take is not an error for the leaving client (its socket
+    closes normally): the leave is carried out once the hub answers, so the partner sees
+    `peer-left` instead of a member stuck attached to a closed socket."""
+    monkeypatch.setattr(resume_module, "RETRY_FIRST_S", 0.05)
+    async with serving(tmp_path) as node:
+        token_a, token_b = await node.tokens("a", "b")
+        a, joined_a = await join(node, token_a)
+        b, _ = await join(node, token_b)
+        assert (await recv(a))["type"] == "peer-joined"
+        hub = node.app.state.services.hub
+        real_leave, failures = hub.leave, [1, 1]
+
+        async def flaky(*args: Any, **kwargs: Any) -> Any:
+            if failures:
+                failures.pop()
+                raise HubUnavailable("redis: connection refused")
+            return await real_leave(*args, **kwargs)
+
+        monkeypatch.setattr(hub, "leave", flaky)
+        await a.send(json.dumps({"type": "leave"}))
+        await closed_with(a, 1000)
+        frame = await recv(b)
+        assert frame == {**frame, "type": "peer-left", "peer_id": joined_a["peer_id"]}, frame
+        assert not failures
         await b.close()

@@ -12,6 +12,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from peercall.errors import ERRORS, PeercallError
+from peercall.hub.base import HubUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _peercall(_: Request, exc: PeercallError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.kind.http_status == 401 else None
         return JSONResponse(exc.to_http_body(), exc.kind.http_status, headers=headers)
+
+    @app.exception_handler(HubUnavailable)
+    async def _hub_unavailable(request: Request, exc: HubUnavailable) -> JSONResponse:
+        # Redis away (or the node's pool saturated): a retryable 503, not a 500 with a traceback.
+        log.warning("hub unavailable: %s %s answered 503", request.method, request.url.path, extra={"error": str(exc)})
+        error = PeercallError("hub_unavailable", "the room hub is unreachable for a moment; retry shortly")
+        return JSONResponse(error.to_http_body(), error.kind.http_status, headers={"Retry-After": "1"})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

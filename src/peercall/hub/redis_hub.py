@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
@@ -50,6 +52,37 @@ PENDING_MAX = 256  # frames per attachment
 PENDING_KEYS_MAX = 1024  # attachments (oldest dropped: e.g. an evict for a socket already gone)
 HEARTBEAT_S = 5.0
 CLOSE_LINGER_S = 5.0  # how long a closed room's sockets stay reachable for the closing frame
+# The node channel's reader after a failed read: first wait, doubled per failure, up to the
+# cap. A short cap: frames published before it subscribes again miss the live path (they
+# stay in the replay rings, for a resume).
+READ_RETRY_S = 0.1
+READ_RETRY_MAX_S = 1.0
+
+# What redis-py raises when Redis does not answer: down, unreachable, or every pooled
+# connection busy past POOL_WAIT_S (BlockingConnectionPool raises ConnectionError).
+REDIS_DOWN: tuple[type[BaseException], ...] = (aioredis.ConnectionError, aioredis.TimeoutError, TimeoutError)
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def hub_call(method: Callable[_P, Coroutine[Any, Any, _T]]) -> Callable[_P, Coroutine[Any, Any, _T]]:
+    """A hub method that talks to Redis: an unreachable Redis surfaces as
+    :class:`HubUnavailable` (the one exception callers handle), never as a redis-py error.
+
+    Every coroutine method of :class:`RedisHub` that makes a round trip carries it
+    (tests/unit/test_scale_redis_hub_unavailable.py checks that none is missed).
+    """
+
+    @functools.wraps(method)
+    async def translated(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return await method(*args, **kwargs)
+        except REDIS_DOWN as exc:
+            raise HubUnavailable(f"redis: {exc}") from exc
+
+    translated.hub_call = True  # type: ignore[attr-defined]
+    return translated
 
 
 @dataclass
@@ -123,6 +156,7 @@ class RedisHub:
         await hub.start()
         return hub
 
+    @hub_call
     async def start(self) -> None:
         await self._redis.ping()  # fail at start-up, not at the first call
         await self._beat()
@@ -151,24 +185,36 @@ class RedisHub:
         return f"{self._prefix}:rooms"
 
     async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        try:
-            return await self._scripts[name](keys=keys, args=args)
-        except (aioredis.ConnectionError, aioredis.TimeoutError, TimeoutError) as exc:
-            raise HubUnavailable(f"redis: {exc}") from exc
+        # Not a hub_call itself: only hub_call methods call it (one wrapper per relayed frame, not two).
+        return await self._scripts[name](keys=keys, args=args)
 
     # ---- local delivery -------------------------------------------------
     async def _read(self) -> None:
+        """The node channel's listener: it outlives Redis outages (redis-py reconnects and
+        subscribes again on the next read), waiting longer after each failed read."""
+        delay = 0.0  # > 0 while Redis is away
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("redis hub: reading the node channel failed; retrying")
-                await asyncio.sleep(0.5)
+            except Exception as exc:
+                if delay == 0.0:
+                    if isinstance(exc, REDIS_DOWN):
+                        log.warning("redis hub: node channel unreachable; retrying", extra={"error": str(exc)})
+                    else:
+                        log.exception("redis hub: reading the node channel failed; retrying")
+                delay = min(READ_RETRY_MAX_S, delay * 2) if delay else READ_RETRY_S
+                await asyncio.sleep(delay)
                 continue
+            if delay:
+                log.info("redis hub: node channel back")
+                delay = 0.0
             if message and message.get("type") == "message":
-                self._dispatch(message["data"])
+                try:
+                    self._dispatch(message["data"])
+                except Exception:  # one bad frame (or a deliver callback's bug) must not stop the listener
+                    log.exception("redis hub: dispatching a frame failed")
 
     def _dispatch(self, data: str) -> None:
         room_id, peer_id, epoch_text, body = data.split("\n", 3)
@@ -207,17 +253,30 @@ class RedisHub:
         if local is not None and (epoch is None or local.epoch == epoch):
             del self._local[(room_id, peer_id)]
 
+    @hub_call
     async def _beat(self) -> None:
         ttl_ms = max(1, int(self._heartbeat_s * 3 * 1000))
         await self._redis.set(self._alive_prefix + self.node_id, "1", px=ttl_ms)
 
     async def _heartbeat(self) -> None:
         """Say this node is alive: when it stops (killed), :meth:`sweep` on any node finds its members."""
+        failing = False
         while True:
             await asyncio.sleep(self._heartbeat_s)
-            with contextlib.suppress(Exception):
+            try:
                 await self._beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away: the next beat tries again; the loop never ends on it
+                if not failing:
+                    log.warning("redis hub: heartbeat failed; retrying", extra={"error": str(exc)})
+                failing = True
+                continue
+            if failing:
+                log.info("redis hub: heartbeat back")
+                failing = False
 
+    @hub_call
     async def sweep(self, room_id: str, grace_s: float) -> list[tuple[str, str, int]]:
         """Members of the room whose node died (now suspended: ``orphaned``) and suspensions
         older than ``grace_s`` (``expired``): ``(peer_id, state, epoch)``. Any node may call it."""
@@ -226,6 +285,7 @@ class RedisHub:
         return [(flat[i], flat[i + 1], int(flat[i + 2])) for i in range(0, len(flat), 3)]
 
     # ---- the Hub protocol -----------------------------------------------
+    @hub_call
     async def join(
         self,
         room_id: str,
@@ -256,6 +316,7 @@ class RedisHub:
         replaced = _member(replaced_raw) if replaced_raw else None
         return JoinOutcome(others=_ordered(present), replaced=replaced), epoch
 
+    @hub_call
     async def leave(self, room_id: str, peer_id: str, *, epoch: int | None = None) -> Member | None:
         raw = await self._run(
             "LEAVE", [self._base(room_id), self._rooms_key], [room_id, peer_id, "" if epoch is None else epoch]
@@ -265,6 +326,7 @@ class RedisHub:
         self._detach(room_id, peer_id)
         return _member(raw)
 
+    @hub_call
     async def suspend(self, room_id: str, peer_id: str, epoch: int) -> bool:
         now_ms = int(time.time() * 1000)
         done = bool(await self._run("SUSPEND", [self._base(room_id)], [peer_id, epoch, now_ms]))
@@ -272,6 +334,7 @@ class RedisHub:
             self._detach(room_id, peer_id, epoch)
         return done
 
+    @hub_call
     async def resume(
         self,
         room_id: str,
@@ -299,29 +362,36 @@ class RedisHub:
         self._attach(room_id, peer_id, epoch, deliver, replay[-1]["seq"] if replay else last_seq)
         return ResumeOutcome(member, others, len(replay), gap, epoch)
 
+    @hub_call
     async def acknowledge(self, room_id: str, peer_id: str, seq: int) -> None:
         await self._run("ACK", [self._base(room_id)], [peer_id, seq])
 
+    @hub_call
     async def is_suspended(self, room_id: str, peer_id: str) -> bool:
         node = await self._redis.hget(f"{self._base(room_id)}:node", peer_id)
         return node == ""
 
+    @hub_call
     async def send(self, room_id: str, peer_id: str, frame: Frame) -> bool:
         args = [room_id, peer_id, _frame_json(frame), self._channel_prefix, REPLAY_FRAMES]
         return bool(await self._run("SEND", [self._base(room_id)], args))
 
+    @hub_call
     async def broadcast(self, room_id: str, frame: Frame, *, exclude: str | None = None) -> None:
         args = [room_id, _frame_json(frame), exclude or "", self._channel_prefix, REPLAY_FRAMES]
         await self._run("BROADCAST", [self._base(room_id)], args)
 
+    @hub_call
     async def members(self, room_id: str) -> list[Member]:
         raws = await self._redis.hvals(f"{self._base(room_id)}:members")
         return _ordered([str(raw) for raw in raws])  # decode_responses: already str
 
+    @hub_call
     async def set_media(self, room_id: str, peer_id: str, media: dict[str, Any]) -> Member | None:
         raw = await self._run("SET_MEDIA", [self._base(room_id)], [peer_id, _dumps(media)])
         return _member(raw) if raw else None
 
+    @hub_call
     async def close_room(self, room_id: str, frame: Frame) -> list[Member]:
         args = [room_id, _frame_json(frame), self._channel_prefix, REPLAY_FRAMES]
         raws = await self._run("CLOSE_ROOM", [self._base(room_id), self._rooms_key], args)
@@ -333,5 +403,6 @@ class RedisHub:
             loop.call_later(CLOSE_LINGER_S, self._detach, room, peer, epoch)
         return _ordered(raws)
 
+    @hub_call
     async def room_ids(self) -> list[str]:
         return sorted(str(room) for room in await self._redis.smembers(self._rooms_key))

@@ -7,12 +7,15 @@ gauges of live state are read from the services just before each scrape
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sized
 from typing import Any
 
-from peercall.hub.base import Deliver, Frame, Hub
+from peercall.hub.base import Deliver, Frame, Hub, HubUnavailable
 from peercall.observability.metrics import Metrics
 from peercall.rooms.service import RoomService
+
+log = logging.getLogger(__name__)
 
 
 class ServerMetrics:
@@ -56,8 +59,13 @@ class ServerMetrics:
 
     async def refresh(self, sessions: Sized, hub: Hub, rooms: RoomService) -> None:
         self.flush()
-        room_ids = await hub.room_ids()
         self._connections.set(len(sessions))
+        try:
+            room_ids = await hub.room_ids()
+            members = sum([len(await hub.members(room_id)) for room_id in room_ids])
+        except HubUnavailable as exc:  # the scrape still answers; the hub's gauges keep their last values
+            log.warning("metrics: hub unavailable; room gauges not refreshed", extra={"error": str(exc)})
+            return
         self._rooms.set(len(room_ids))
-        self._members.set(sum([len(await hub.members(room_id)) for room_id in room_ids]))
+        self._members.set(members)
         self._calls.set(sum(1 for room_id in room_ids if rooms.call_id(room_id) is not None))

@@ -50,9 +50,10 @@ EndReason = Literal["left", "room_ended", "error", "disconnected", "timeout"]
 SignalingState = Literal["connected", "reconnecting", "closed"]
 
 RECONNECTABLE: Final = frozenset(
-    {"idle_timeout", "slow_consumer", "hub_unavailable", "internal", "resume_failed", "draining"}
+    {"idle_timeout", "slow_consumer", "hub_unavailable", "internal", "resume_failed", "draining", "server_busy"}
 )
-"""Fatal server error codes after which resuming (or joining again) may succeed."""
+"""Fatal server error codes after which resuming (or joining again) may succeed (the browser
+SDK's RECONNECTABLE, reconnect.js: tests/unit/test_scale_close_codes_sdk.py keeps them equal)."""
 
 
 def end_reason_for(code: str) -> EndReason:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from peercall.auth.tokens import JoinClaims
 from peercall.config import Settings
 from peercall.errors import PeercallError
-from peercall.hub.base import Hub
+from peercall.hub.base import Hub, HubUnavailable
 from peercall.recording import pipeline
 from peercall.recording.chunks import RecordingFiles, UploadSessions
 from peercall.recording.ffmpeg import TranscodeOptions
@@ -363,6 +363,8 @@ class RecordingService:
             try:
                 await self.salvage_abandoned()
                 await self.sweep()
+            except HubUnavailable as exc:  # Redis away: the next round tries again
+                log.warning("recording sweep: hub unavailable", extra={"error": str(exc)})
             except Exception:
                 log.exception("recording sweep failed")
             await asyncio.sleep(interval)

@@ -12,10 +12,11 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from peercall.errors import PeercallError
-from peercall.hub.base import Deliver, Preamble, ResumeOutcome, ResumeRefused, ResumeSuperseded
+from peercall.hub.base import Deliver, HubUnavailable, Preamble, ResumeOutcome, ResumeRefused, ResumeSuperseded
 from peercall.rooms.service import RoomService
 from peercall.store.base import ReconnectRecord
 
@@ -29,12 +30,20 @@ class _Suspension:
     cause: str
     timer: asyncio.TimerHandle
     epoch: int  # the attachment that dropped: with several nodes the member may resume elsewhere
+    retries: int = 0  # expiries put off because the hub was unreachable
 
 
 # Sessions that expired are remembered this long, so a late resume gets a clear
 # "expired" (end the call) rather than "unknown" (which after a server restart means: join again).
 TOMBSTONE_S = 600.0
 MAX_TOMBSTONES = 10_000
+# A hub write that did not happen because the hub was unreachable (a dropped socket's
+# suspension, a leave, an expiry) is tried again: first after RETRY_FIRST_S, doubling up
+# to RETRY_MAX_S, for RETRY_FOR_S at most. Each is guarded by the attachment epoch, so a
+# late retry cannot undo what happened meanwhile (e.g. the member resumed).
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 30.0
+RETRY_FOR_S = 600.0
 
 
 class ResumeKeeper:
@@ -46,15 +55,58 @@ class ResumeKeeper:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def suspend(self, room_id: str, peer_id: str, identity: str, epoch: int, cause: str) -> bool:
-        """Keep the slot of a member whose socket dropped; False if it was not attached."""
+        """Keep the slot of a member whose socket dropped; False if it was not attached.
+
+        The hub unreachable: False, and the suspension is tried again in the background
+        (else the slot would stay attached to a dead socket, out of every sweep's reach)."""
+        try:
+            return await self._suspend(room_id, peer_id, identity, epoch, cause)
+        except HubUnavailable as exc:
+            log.warning(
+                "hub unavailable: suspension retried", extra={"room_id": room_id, "peer_id": peer_id, "error": str(exc)}
+            )
+            self.retry_later(
+                "suspend", lambda: self._suspend(room_id, peer_id, identity, epoch, cause), room_id, peer_id
+            )
+            return False
+
+    async def _suspend(self, room_id: str, peer_id: str, identity: str, epoch: int, cause: str) -> bool:
         if not await self._rooms.hub.suspend(room_id, peer_id, epoch):
             return False
         loop = asyncio.get_running_loop()
         timer = loop.call_later(self.grace_s, self._spawn_expiry, room_id, peer_id)
         self._suspended[(room_id, peer_id)] = _Suspension(identity, time.time(), cause, timer, epoch)
-        await self._rooms.hub.broadcast(room_id, {"type": "peer-reconnecting", "peer_id": peer_id}, exclude=peer_id)
+        try:
+            await self._rooms.hub.broadcast(room_id, {"type": "peer-reconnecting", "peer_id": peer_id}, exclude=peer_id)
+        except HubUnavailable as exc:  # suspended all the same; the others see the resume or the leave
+            log.warning("hub unavailable: peer-reconnecting not sent", extra={"room_id": room_id, "error": str(exc)})
         log.info("peer suspended", extra={"room_id": room_id, "peer_id": peer_id})
         return True
+
+    def retry_later(self, what: str, action: Callable[[], Awaitable[object]], room_id: str, peer_id: str) -> None:
+        """Run ``action`` again in the background until the hub answers (see RETRY_*)."""
+        task = asyncio.create_task(self._retry(what, action, room_id, peer_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _retry(self, what: str, action: Callable[[], Awaitable[object]], room_id: str, peer_id: str) -> None:
+        where = {"room_id": room_id, "peer_id": peer_id}
+        delay, deadline = RETRY_FIRST_S, time.monotonic() + RETRY_FOR_S
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await action()
+            except HubUnavailable:
+                if time.monotonic() + delay > deadline:
+                    log.error("hub unavailable for too long: %s given up", what, extra=where)
+                    return
+                delay = min(RETRY_MAX_S, delay * 2)
+                continue
+            except Exception:
+                log.exception("%s retry failed", what, extra=where)
+                return
+            log.info("%s done, the hub is back", what, extra=where)
+            return
 
     async def resume(
         self,
@@ -114,7 +166,23 @@ class ResumeKeeper:
 
     async def _expire(self, room_id: str, peer_id: str) -> None:
         episode = self._suspended.pop((room_id, peer_id), None)
-        if episode is None or not await self._rooms.hub.is_suspended(room_id, peer_id):
+        if episode is None:
+            return
+        try:
+            await self._end_suspension(room_id, peer_id, episode)
+        except HubUnavailable as exc:  # try again later; a resume meanwhile cancels the timer
+            delay = min(RETRY_MAX_S, RETRY_FIRST_S * 2**episode.retries)
+            log.warning(
+                "hub unavailable: expiry put off %.0f s",
+                delay,
+                extra={"room_id": room_id, "peer_id": peer_id, "error": str(exc)},
+            )
+            episode.retries += 1
+            episode.timer = asyncio.get_running_loop().call_later(delay, self._spawn_expiry, room_id, peer_id)
+            self._suspended[(room_id, peer_id)] = episode
+
+    async def _end_suspension(self, room_id: str, peer_id: str, episode: _Suspension) -> None:
+        if not await self._rooms.hub.is_suspended(room_id, peer_id):
             return
         log.info("resume grace period over", extra={"room_id": room_id, "peer_id": peer_id})
         self.tombstone(room_id, peer_id, "expired")

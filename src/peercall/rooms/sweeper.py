@@ -18,11 +18,15 @@ import logging
 import time
 from typing import Protocol
 
+from peercall.hub.base import HubUnavailable
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.store.base import ReconnectRecord
 
 log = logging.getLogger(__name__)
+
+# While the hub is unreachable the sweep waits longer each round (doubling), up to this.
+BACKOFF_MAX_S = 30.0
 
 
 class SweepableHub(Protocol):
@@ -49,12 +53,21 @@ class OrphanSweeper:
                 await self._task
 
     async def _loop(self) -> None:
+        delay = self._interval_s
         while True:
-            await asyncio.sleep(self._interval_s)
+            await asyncio.sleep(delay)
             try:
                 await self.run_once()
-            except Exception:  # Redis briefly away: try again next round
+            except HubUnavailable as exc:  # Redis away: back off, never end the loop
+                if delay == self._interval_s:
+                    log.warning("orphan sweep: hub unavailable; backing off", extra={"error": str(exc)})
+                delay = min(max(BACKOFF_MAX_S, self._interval_s), delay * 2)
+                continue
+            except Exception:
                 log.exception("orphan sweep failed")
+            if delay != self._interval_s:
+                log.info("orphan sweep: hub back")
+            delay = self._interval_s
 
     async def run_once(self) -> int:
         """One pass over every room; returns how many members it acted on."""

@@ -9,6 +9,7 @@ drive it without a socket. Fatal errors are delivered as ``error`` frames with
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import secrets
 import time
@@ -377,7 +378,15 @@ class SignalingSession:
         self._set_state(SessionState.CLOSED)
         if room_id and member:
             self._keeper.forget(room_id, member.peer_id)
-            await self._rooms.leave(room_id, member.peer_id, reason, epoch=self._epoch)
+            leave = functools.partial(self._rooms.leave, room_id, member.peer_id, reason, epoch=self._epoch)
+            try:
+                await leave()
+            except HubUnavailable as exc:  # the member is leaving all the same: done once the hub answers
+                log.warning(
+                    "hub unavailable: leave retried",
+                    extra={"room_id": room_id, "peer_id": member.peer_id, "error": str(exc)},
+                )
+                self._keeper.retry_later("leave", leave, room_id, member.peer_id)
 
     async def socket_closed(self) -> None:
         """The socket is gone. Unless we ended on purpose or on a fatal error, keep the

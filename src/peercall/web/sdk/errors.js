@@ -63,6 +63,7 @@ export const ErrorCode = Object.freeze({
   SlowConsumer: 'slow_consumer',
   HubUnavailable: 'hub_unavailable',
   Draining: 'draining',
+  ServerBusy: 'server_busy',
   ResumeSuperseded: 'resume_superseded',
   Forbidden: 'forbidden',
   ParticipantNotFound: 'participant_not_found',

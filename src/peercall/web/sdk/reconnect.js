@@ -58,7 +58,7 @@ export const NO_RECONNECT = Object.freeze({ nextRetryDelayMs: () => null });
 const RECONNECTABLE = new Set(/** @type {string[]} */ ([
   ErrorCode.ConnectionLost, ErrorCode.ConnectionFailed, ErrorCode.IdleTimeout,
   ErrorCode.SlowConsumer, ErrorCode.Internal, ErrorCode.ResumeFailed, ErrorCode.Draining,
-  ErrorCode.HubUnavailable,
+  ErrorCode.HubUnavailable, ErrorCode.ServerBusy,
 ]));
 
 /** @param {PeercallError} error */

@@ -11,7 +11,11 @@ export const PROTOCOL_VERSION = 1;
 /** Largest frame the server accepts. */
 export const MAX_FRAME_BYTES = 64 * 1024;
 
-/** Close codes of fatal server errors, used when the socket closed without an `error` frame. */
+/**
+ * Close codes of fatal server errors, used when the socket closed without an `error` frame.
+ * Every close code of the server's table (peercall/errors.py) has an entry
+ * (tests/unit/test_scale_close_codes_sdk.py).
+ */
 const CLOSE_CODES = /** @type {Record<number, string>} */ ({
   4001: ErrorCode.TokenInvalid,
   4003: ErrorCode.RoomFull,
@@ -30,6 +34,7 @@ const CLOSE_CODES = /** @type {Record<number, string>} */ ({
   4029: ErrorCode.RateLimitAbuse,
   4403: ErrorCode.OriginForbidden,
   4500: ErrorCode.Internal,
+  4503: ErrorCode.ServerBusy,
 });
 
 /**
