@@ -7,6 +7,7 @@ close code."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
@@ -103,3 +104,37 @@ async def test_scale_ws_frames_malformed_frames_get_the_library_close_code(
         assert joined["type"] == "joined"
         a.transport.write(frame)
         await closed_with(a, code)
+
+
+async def test_scale_ws_frames_sent_before_the_clients_close_are_all_relayed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that writes frames and then closes (an SDK moving off a draining node) meant
+    every one of them: frames still queued behind a slow relay (a Redis round trip) when its
+    close frame arrives are relayed, not dropped with the socket."""
+    async with serving(tmp_path, rate_limit_burst=500) as node:
+        token_a, token_b = await node.tokens("a", "b")
+        a, _ = await join(node, token_a)
+        b, joined_b = await join(node, token_b)
+        assert (await recv(a))["type"] == "peer-joined"
+        hub = node.app.state.services.hub
+        real_send = hub.send
+
+        async def slow_send(*args: object, **kwargs: object) -> bool:
+            await asyncio.sleep(0.02)  # like a Redis hub under load
+            return bool(await real_send(*args, **kwargs))
+
+        monkeypatch.setattr(hub, "send", slow_send)
+        frames = [
+            masked(Opcode.TEXT, json.dumps({"type": "offer", "to": joined_b["peer_id"], "sdp": f"v=0 {n}"}).encode())
+            for n in range(5)
+        ]
+        a.transport.write(b"".join(frames) + masked(Opcode.CLOSE, (1000).to_bytes(2, "big")))
+        got = []
+        with contextlib.suppress(TimeoutError):
+            for _ in range(5):
+                got.append((await recv(b)).get("sdp"))
+        assert got == [f"v=0 {n}" for n in range(5)]
+        frame = await recv(b)  # then A is away (suspended: it may resume), not gone first
+        assert frame["type"] == "peer-reconnecting", frame
+        await b.close()

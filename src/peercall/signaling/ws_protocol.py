@@ -340,7 +340,10 @@ class SignalingProtocol(asyncio.Protocol):
             if session.state is SessionState.CLOSED:  # left, or failed
                 self._end(NORMAL_CLOSE)
             pending = self._pending
-            if self._close_code is not None or not pending:
+            # Frames read before the client's close (or the TCP's end) were meant: an SDK
+            # leaving a draining node writes its last candidates, then closes. Only a
+            # session that ended (left, failed) drops what it has not handled.
+            if session.state is SessionState.CLOSED or not pending:
                 break
             text = pending.pop(0)
         self._pending = None
