@@ -177,6 +177,9 @@ class Settings(BaseSettings):
     recording_watermark: str | None = Field(None, max_length=120, description="Text; {room} and {time} expand")
     recording_watermark_image: Path | None = Field(None, description="PNG logo overlaid top right")
     recording_retention_days: float = Field(30.0, gt=0, description="Recordings older than this are deleted")
+    recording_sweep_s: float = Field(
+        60.0, gt=0, le=3600, description="How often recordings left by everyone are salvaged and expired ones deleted"
+    )
     recording_max_chunk_bytes: int = Field(8 * 1024 * 1024, ge=64 * 1024)
     recording_max_bytes: int = Field(4 * 1024**3, ge=1024 * 1024, description="Per uploaded track")
     recording_max_chunks: int = Field(20_000, ge=1)

@@ -246,3 +246,35 @@ def test_recording_abandoned_by_a_closed_tab_is_salvaged(rec_server: ServerProce
         assert body["tracks"][0]["sha256"] == sha256(kept) and body["tracks"][0]["bytes"] == len(kept)
         assert 1.0 <= body["duration_s"] <= 5.0
     bob.close()
+
+
+def test_recording_abandoned_in_an_empty_room_is_salvaged_by_the_sweep(tmp_path: Path) -> None:
+    """Everyone left (the room is in no hub any more) and nobody records there again: the
+    periodic sweep still finds the running recording (it starts from the recordings, not
+    from the rooms: one query per sweep, whatever the number of rooms) and processes it."""
+    server = start_server(
+        tmp_path,
+        extra_env={
+            "PEERCALL_TOKEN_SECRET": SECRET,
+            "PEERCALL_RECORDING_MAX_CHUNK_BYTES": str(CHUNK),
+            "PEERCALL_RECORDING_SWEEP_S": "1",
+        },
+    )
+    try:
+        source = browser_like_webm(tmp_path / "call.webm", 6).read_bytes()
+        room = server.create_room(settings={"recording": "any"})
+        token = server.token(room, "alice")["token"]
+        alice = joined(server, token)
+        upload = start(server, token).json()
+        pieces = [source[i : i + CHUNK] for i in range(0, len(source), CHUNK)]
+        with httpx.Client(timeout=10) as client:
+            for seq in range(len(pieces) // 2):
+                assert put(client, upload, seq, pieces[seq]).status_code == 200
+        alice.close(leave=True)  # the only member: the room is empty from now on
+        with server.api() as api:
+            body = wait_recording(api, upload["recording_id"], {"ready", "failed"}, 90)
+            assert body["state"] == "ready", body
+            kept = b"".join(pieces[: len(pieces) // 2])
+            assert body["tracks"][0]["sha256"] == sha256(kept)
+    finally:
+        stop_server(server)

@@ -250,11 +250,16 @@ class RecordingService:
     async def salvage_abandoned(self, room_id: str | None = None) -> int:
         """Recordings whose uploaders all left the room without stopping (tab closed,
         crashed): what they uploaded is kept, finalized as it is and processed."""
-        rooms = [room_id] if room_id else await self.hub.room_ids()
+        # From the running recordings to their rooms, not from every room of the cluster to
+        # its recordings: a query per room each minute was O(rooms) work on every node.
+        running = await (self.store.active_in_room(room_id) if room_id else self.store.active_anywhere())
+        by_room: dict[str, list[RecordingRow]] = {}
+        for row in running:
+            by_room.setdefault(row.room_id, []).append(row)
         salvaged = 0
-        for rid in rooms:
+        for rid, actives in by_room.items():
             present = {m.identity for m in await self.hub.members(rid)}
-            for active in await self.store.active_in_room(rid):
+            for active in actives:
                 if active.mode == SERVER_MODE:
                     continue  # the recorder finishes it (or RecorderService._salvage after a crash)
                 row = await self.get(active.id)
@@ -358,7 +363,7 @@ class RecordingService:
         return len(expired)
 
     async def _sweep_forever(self) -> None:
-        interval = min(60.0, max(1.0, self.settings.recording_retention_days * 86400 / 10))
+        interval = min(self.settings.recording_sweep_s, max(1.0, self.settings.recording_retention_days * 86400 / 10))
         while True:
             try:
                 await self.salvage_abandoned()

@@ -105,6 +105,12 @@ class RecordingStore:
         async with self.engine.connect() as conn:
             return [_recording(row, []) for row in await conn.execute(query)]
 
+    async def active_anywhere(self) -> list[RecordingRow]:
+        """Every recording still running, in any room (one query, however many rooms exist)."""
+        query = recordings.select().where(recordings.c.state == "recording")
+        async with self.engine.connect() as conn:
+            return [_recording(row, []) for row in await conn.execute(query)]
+
     # ---- tracks and chunks ------------------------------------------------
     async def add_track(self, row: TrackRow) -> None:
         values = {**row.__dict__, "clock": json.dumps(row.clock)}
