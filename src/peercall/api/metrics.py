@@ -34,6 +34,6 @@ async def metrics(request: Request, svc: ServicesDep, credentials: Credentials) 
         svc.api_keys.check(f"Bearer {credentials.credentials}" if credentials else None)
     registry: Metrics = request.app.state.metrics
     if svc.server_metrics is not None:
-        await svc.server_metrics.refresh(svc.signaling.sessions, svc.hub, svc.rooms)
+        svc.server_metrics.refresh(svc.signaling.sessions, svc.rooms, svc.keeper.suspended)
     body, content_type = registry.render()
     return Response(body, media_type=content_type)

@@ -7,15 +7,13 @@ gauges of live state are read from the services just before each scrape
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sized
+from collections.abc import Collection, Iterable
 from typing import Any
 
-from peercall.hub.base import Deliver, Frame, Hub, HubUnavailable
+from peercall.hub.base import Deliver, Frame
 from peercall.observability.metrics import Metrics
 from peercall.rooms.service import RoomService
-
-log = logging.getLogger(__name__)
+from peercall.signaling.session import SessionState, SignalingSession
 
 
 class ServerMetrics:
@@ -57,15 +55,20 @@ class ServerMetrics:
         self._in.inc(pending_in)
         self._out.inc(pending_out)
 
-    async def refresh(self, sessions: Sized, hub: Hub, rooms: RoomService) -> None:
+    def refresh(
+        self, sessions: Iterable[SignalingSession], rooms: RoomService, suspended: Collection[tuple[str, str]]
+    ) -> None:
+        """Read the gauges from this node's own state (no hub round trip: asking the hub
+        about every room of the cluster at each scrape was O(rooms) Redis calls per node).
+        ``suspended``: (room, peer) of the members whose grace timer this node runs."""
         self.flush()
-        self._connections.set(len(sessions))
-        try:
-            room_ids = await hub.room_ids()
-            members = sum([len(await hub.members(room_id)) for room_id in room_ids])
-        except HubUnavailable as exc:  # the scrape still answers; the hub's gauges keep their last values
-            log.warning("metrics: hub unavailable; room gauges not refreshed", extra={"error": str(exc)})
-            return
+        connections, members, room_ids = 0, 0, {room_id for room_id, _ in suspended}
+        for session in sessions:
+            connections += 1
+            if session.state is SessionState.JOINED and session.room_id is not None:
+                members += 1
+                room_ids.add(session.room_id)
+        self._connections.set(connections)
         self._rooms.set(len(room_ids))
-        self._members.set(members)
+        self._members.set(members + len(suspended))
         self._calls.set(sum(1 for room_id in room_ids if rooms.call_id(room_id) is not None))

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from peercall.errors import PeercallError
@@ -219,6 +219,11 @@ class ResumeKeeper:
         self._ended[(room_id, peer_id)] = (time.time(), why)
         while len(self._ended) > MAX_TOMBSTONES:
             self._ended.popitem(last=False)
+
+    @property
+    def suspended(self) -> Collection[tuple[str, str]]:
+        """(room, peer) of every member whose grace timer this node runs (read-only view)."""
+        return self._suspended.keys()
 
     def is_tracking(self, room_id: str, peer_id: str) -> bool:
         """True while this node runs the member's grace timer."""
