@@ -140,6 +140,7 @@ class RedisHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._heartbeat_s = heartbeat_s
         self._alive_prefix = f"{prefix}:alive:"
+        self._index = f"{prefix}:"  # the sweep index's keys (redis_scripts.py)
 
     @classmethod
     async def connect(
@@ -257,6 +258,10 @@ class RedisHub:
     async def _beat(self) -> None:
         ttl_ms = max(1, int(self._heartbeat_s * 3 * 1000))
         await self._redis.set(self._alive_prefix + self.node_id, "1", px=ttl_ms)
+        if await self._redis.sadd(f"{self._index}nodes", self.node_id) and self._local:
+            # Taken for dead by a sweep (too slow to beat in time): index our rooms again.
+            rooms = {room_id for room_id, _ in self._local}
+            await self._redis.sadd(f"{self._index}node-rooms:{self.node_id}", *rooms)
 
     async def _heartbeat(self) -> None:
         """Say this node is alive: when it stops (killed), :meth:`sweep` on any node finds its members."""
@@ -281,8 +286,33 @@ class RedisHub:
         """Members of the room whose node died (now suspended: ``orphaned``) and suspensions
         older than ``grace_s`` (``expired``): ``(peer_id, state, epoch)``. Any node may call it."""
         now_ms = int(time.time() * 1000)
-        flat = await self._run("SWEEP", [self._base(room_id)], [now_ms, int(grace_s * 1000), self._alive_prefix])
+        args = [now_ms, int(grace_s * 1000), self._alive_prefix, room_id, self._index]
+        flat = await self._run("SWEEP", [self._base(room_id)], args)
         return [(flat[i], flat[i + 1], int(flat[i + 2])) for i in range(0, len(flat), 3)]
+
+    @hub_call
+    async def sweep_due(self, grace_s: float) -> list[tuple[str, str, str, int]]:
+        """:meth:`sweep` of the rooms that may need it, ``(room_id, peer_id, state, epoch)``:
+        rooms with a suspension older than ``grace_s`` and the rooms of nodes that stopped
+        heart-beating. Work follows what happened, not the cluster's size (every node
+        sweeping every room every second was O(rooms) Redis calls per node)."""
+        nodes = sorted(str(node) for node in await self._redis.smembers(f"{self._index}nodes"))
+        others = [node for node in nodes if node != self.node_id]
+        alive = await self._redis.exists(*(self._alive_prefix + node for node in others)) if others else 0
+        dead: list[str] = []
+        if alive < len(others):  # rare: find which (one EXISTS each)
+            for node in others:
+                if not await self._redis.exists(self._alive_prefix + node):
+                    dead.append(node)
+        due_ms = int((time.time() - grace_s) * 1000)
+        rooms = {str(room) for room in await self._redis.zrangebyscore(f"{self._index}suspended", "-inf", due_ms)}
+        for node in dead:
+            rooms.update(str(room) for room in await self._redis.smembers(f"{self._index}node-rooms:{node}"))
+        found = [(room_id, *entry) for room_id in sorted(rooms) for entry in await self.sweep(room_id, grace_s)]
+        for node in dead:  # swept: its members are suspended now (the index has them)
+            await self._redis.delete(f"{self._index}node-rooms:{node}")
+            await self._redis.srem(f"{self._index}nodes", node)
+        return found
 
     # ---- the Hub protocol -----------------------------------------------
     @hub_call
@@ -307,6 +337,7 @@ class RedisHub:
             resume_secret,
             self.node_id,
             self._channel_prefix,
+            self._index,
         ]
         reply = await self._run("JOIN", keys, args)
         if reply[0] == "full":
@@ -319,7 +350,9 @@ class RedisHub:
     @hub_call
     async def leave(self, room_id: str, peer_id: str, *, epoch: int | None = None) -> Member | None:
         raw = await self._run(
-            "LEAVE", [self._base(room_id), self._rooms_key], [room_id, peer_id, "" if epoch is None else epoch]
+            "LEAVE",
+            [self._base(room_id), self._rooms_key],
+            [room_id, peer_id, "" if epoch is None else epoch, self._index],
         )
         if not raw:
             return None
@@ -329,7 +362,8 @@ class RedisHub:
     @hub_call
     async def suspend(self, room_id: str, peer_id: str, epoch: int) -> bool:
         now_ms = int(time.time() * 1000)
-        done = bool(await self._run("SUSPEND", [self._base(room_id)], [peer_id, epoch, now_ms]))
+        args = [peer_id, epoch, now_ms, room_id, self._index]
+        done = bool(await self._run("SUSPEND", [self._base(room_id)], args))
         if done:
             self._detach(room_id, peer_id, epoch)
         return done
@@ -348,7 +382,17 @@ class RedisHub:
         attempt: int = 0,
     ) -> ResumeOutcome:
         keys = [self._base(room_id), f"{self._prefix}:epochs"]
-        args = [room_id, peer_id, secret, last_seq, self.node_id, _dumps(evict_frame), self._channel_prefix, attempt]
+        args = [
+            room_id,
+            peer_id,
+            secret,
+            last_seq,
+            self.node_id,
+            _dumps(evict_frame),
+            self._channel_prefix,
+            attempt,
+            self._index,
+        ]
         reply = await self._run("RESUME", keys, args)
         if reply[0] == "superseded":
             raise ResumeSuperseded(peer_id)
@@ -393,7 +437,7 @@ class RedisHub:
 
     @hub_call
     async def close_room(self, room_id: str, frame: Frame) -> list[Member]:
-        args = [room_id, _frame_json(frame), self._channel_prefix, REPLAY_FRAMES]
+        args = [room_id, _frame_json(frame), self._channel_prefix, REPLAY_FRAMES, self._index]
         raws = await self._run("CLOSE_ROOM", [self._base(room_id), self._rooms_key], args)
         # Forget this node's sockets of the room once the closing frame (still on its way
         # through pub/sub) has reached them.

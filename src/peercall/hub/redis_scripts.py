@@ -16,6 +16,14 @@ Layout, for ``B = "<prefix>:{<room>}"``:
   last ``REPLAY_FRAMES``; replay after a resume);
 - ``B:meta`` hash (``order`` counter); ``<prefix>:rooms`` set; ``<prefix>:epochs`` counter.
 
+The sweep index (what :meth:`RedisHub.sweep_due` looks at, so a sweep's work follows the
+suspensions and the dead nodes, not the number of rooms):
+
+- ``<prefix>:node-rooms:<node>`` set of the rooms where a member is attached to that node
+  (a dead node's rooms are the ones to search for orphans);
+- ``<prefix>:suspended`` sorted set room → earliest suspension (ms) of its members;
+- ``<prefix>:nodes`` set of the nodes that heart-beat.
+
 A frame for an attached member is published on its node's channel as
 ``room \\n peer \\n epoch \\n frame-json``.
 """
@@ -46,6 +54,15 @@ local function remove(base, pid)
   redis.call('DEL', base .. ':ring:' .. pid)
 end
 
+-- The room leaves a node's index once none of its members is attached there any more.
+local function unindex(base, index, room, node)
+  if not node or node == '' then return end
+  for _, other in ipairs(redis.call('HVALS', base .. ':node')) do
+    if other == node then return end
+  end
+  redis.call('SREM', index .. 'node-rooms:' .. node, room)
+end
+
 local function others(base, except)
   local list = {}
   local all = redis.call('HGETALL', base .. ':members')
@@ -57,7 +74,8 @@ end
 """
 
 # KEYS: base, rooms set, epochs counter.
-# ARGV: room, peer, identity, member json (without _order), capacity, evict frame, secret, node, channel prefix
+# ARGV: room, peer, identity, member json (without _order), capacity, evict frame, secret, node, channel prefix,
+#       index prefix
 JOIN = (
     _PRELUDE
     + r"""
@@ -72,12 +90,13 @@ for i = 1, #all, 2 do
   end
 end
 if count >= tonumber(ARGV[5]) then return {'full'} end
-local replaced = ''
+local replaced, left = '', {}
 for _, pid in ipairs(same) do
   replaced = redis.call('HGET', base .. ':members', pid)
   local node, epoch = redis.call('HGET', base .. ':node', pid), redis.call('HGET', base .. ':epoch', pid)
   publish(ARGV[9], node, ARGV[1], pid, epoch, ARGV[6])
   remove(base, pid)
+  table.insert(left, node)
 end
 local epoch = redis.call('INCR', KEYS[3])
 local order = redis.call('HINCRBY', base .. ':meta', 'order', 1)
@@ -89,11 +108,13 @@ redis.call('HSET', base .. ':node', ARGV[2], ARGV[8])
 redis.call('HSET', base .. ':seq', ARGV[2], 0)
 redis.call('HSET', base .. ':secret', ARGV[2], ARGV[7])
 redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('SADD', ARGV[10] .. 'node-rooms:' .. ARGV[8], ARGV[1])
+for _, node in ipairs(left) do unindex(base, ARGV[10], ARGV[1], node) end
 return {'ok', epoch, replaced, present}
 """
 )
 
-# KEYS: base, rooms set. ARGV: room, peer, epoch ("" = any)
+# KEYS: base, rooms set. ARGV: room, peer, epoch ("" = any), index prefix
 LEAVE = (
     _PRELUDE
     + r"""
@@ -101,35 +122,44 @@ local base = KEYS[1]
 local member = redis.call('HGET', base .. ':members', ARGV[2])
 if not member then return false end
 if ARGV[3] ~= '' and redis.call('HGET', base .. ':epoch', ARGV[2]) ~= ARGV[3] then return false end
+local node = redis.call('HGET', base .. ':node', ARGV[2])
 remove(base, ARGV[2])
+unindex(base, ARGV[4], ARGV[1], node)
 if redis.call('HLEN', base .. ':members') == 0 then
   redis.call('DEL', base .. ':meta')
   redis.call('SREM', KEYS[2], ARGV[1])
+  redis.call('ZREM', ARGV[4] .. 'suspended', ARGV[1])
 end
 return member
 """
 )
 
-# KEYS: base. ARGV: peer, epoch, now (ms)
-SUSPEND = r"""
+# KEYS: base. ARGV: peer, epoch, now (ms), room, index prefix
+SUSPEND = (
+    _PRELUDE
+    + r"""
 local base = KEYS[1]
 if redis.call('HGET', base .. ':epoch', ARGV[1]) ~= ARGV[2] then return 0 end
 local node = redis.call('HGET', base .. ':node', ARGV[1])
 if not node or node == '' then return 0 end
 redis.call('HSET', base .. ':node', ARGV[1], '')
 redis.call('HSET', base .. ':since', ARGV[1], ARGV[3])
+unindex(base, ARGV[5], ARGV[4], node)
+redis.call('ZADD', ARGV[5] .. 'suspended', 'LT', ARGV[3], ARGV[4])
 return 1
 """
+)
 
 # Members whose socket died with its node, and suspensions past the grace period.
 # (Reads the nodes' alive keys, outside the room's hash slot: fine on one Redis or a
 # replicated pair; a Redis Cluster deployment would keep liveness in the room's slot.)
-# KEYS: base. ARGV: now (ms), grace (ms), alive-key prefix
+# KEYS: base. ARGV: now (ms), grace (ms), alive-key prefix, room, index prefix
 # Returns a flat list: peer, "orphaned" | "expired", epoch, ...
+# Leaves the room in the suspended index at its earliest suspension, or takes it out.
 SWEEP = r"""
 local base = KEYS[1]
 local now, grace = tonumber(ARGV[1]), tonumber(ARGV[2])
-local out = {}
+local out, earliest = {}, nil
 for _, pid in ipairs(redis.call('HKEYS', base .. ':members')) do
   local node = redis.call('HGET', base .. ':node', pid)
   local epoch = redis.call('HGET', base .. ':epoch', pid)
@@ -138,18 +168,26 @@ for _, pid in ipairs(redis.call('HKEYS', base .. ':members')) do
       redis.call('HSET', base .. ':node', pid, '')
       redis.call('HSET', base .. ':since', pid, ARGV[1])
       table.insert(out, pid); table.insert(out, 'orphaned'); table.insert(out, epoch)
+      if earliest == nil or now < earliest then earliest = now end
     end
   else
     local since = tonumber(redis.call('HGET', base .. ':since', pid) or ARGV[1])
     if now - since >= grace then
       table.insert(out, pid); table.insert(out, 'expired'); table.insert(out, epoch)
     end
+    if earliest == nil or since < earliest then earliest = since end
   end
+end
+if earliest == nil then
+  redis.call('ZREM', ARGV[5] .. 'suspended', ARGV[4])
+else
+  redis.call('ZADD', ARGV[5] .. 'suspended', earliest, ARGV[4])
 end
 return out
 """
 
-# KEYS: base, epochs counter. ARGV: room, peer, secret, last_seq, node, evict frame, channel prefix, attempt
+# KEYS: base, epochs counter.
+# ARGV: room, peer, secret, last_seq, node, evict frame, channel prefix, attempt, index prefix
 RESUME = (
     _PRELUDE
     + r"""
@@ -178,6 +216,8 @@ local epoch = redis.call('INCR', KEYS[2])
 redis.call('HSET', base .. ':epoch', ARGV[2], epoch)
 redis.call('HSET', base .. ':node', ARGV[2], ARGV[5])
 redis.call('HDEL', base .. ':since', ARGV[2])
+redis.call('SADD', ARGV[9] .. 'node-rooms:' .. ARGV[5], ARGV[1])
+if old_node ~= ARGV[5] then unindex(base, ARGV[9], ARGV[1], old_node) end
 return {'ok', member, epoch, gap, others(base, ARGV[2]), replay}
 """
 )
@@ -226,7 +266,7 @@ redis.call('HSET', KEYS[1] .. ':members', ARGV[1], updated)
 return updated
 """
 
-# KEYS: base, rooms set. ARGV: room, frame json (no seq), channel prefix, ring size
+# KEYS: base, rooms set. ARGV: room, frame json (no seq), channel prefix, ring size, index prefix
 CLOSE_ROOM = (
     _PRELUDE
     + r"""
@@ -235,10 +275,13 @@ local gone = {}
 for _, pid in ipairs(redis.call('HKEYS', base .. ':members')) do
   push(base, ARGV[1], pid, ARGV[2], ARGV[3], tonumber(ARGV[4]))
   table.insert(gone, redis.call('HGET', base .. ':members', pid))
+  local node = redis.call('HGET', base .. ':node', pid)
+  if node and node ~= '' then redis.call('SREM', ARGV[5] .. 'node-rooms:' .. node, ARGV[1]) end
   remove(base, pid)
 end
 redis.call('DEL', base .. ':meta')
 redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('ZREM', ARGV[5] .. 'suspended', ARGV[1])
 return gone
 """
 )

@@ -30,9 +30,7 @@ BACKOFF_MAX_S = 30.0
 
 
 class SweepableHub(Protocol):
-    async def room_ids(self) -> list[str]: ...
-
-    async def sweep(self, room_id: str, grace_s: float) -> list[tuple[str, str, int]]: ...
+    async def sweep_due(self, grace_s: float) -> list[tuple[str, str, str, int]]: ...
 
 
 class OrphanSweeper:
@@ -70,17 +68,16 @@ class OrphanSweeper:
             delay = self._interval_s
 
     async def run_once(self) -> int:
-        """One pass over every room; returns how many members it acted on."""
+        """One pass over the rooms the hub says may need it; returns how many members it acted on."""
         acted = 0
-        for room_id in await self._hub.room_ids():
-            for peer_id, state, epoch in await self._hub.sweep(room_id, self._keeper.grace_s):
-                acted += 1
-                if state == "orphaned":
-                    log.info("member's node is gone; suspended", extra={"room_id": room_id, "peer_id": peer_id})
-                    frame = {"type": "peer-reconnecting", "peer_id": peer_id}
-                    await self._rooms.hub.broadcast(room_id, frame, exclude=peer_id)
-                elif not self._keeper.is_tracking(room_id, peer_id):  # its own timer will do it
-                    await self._expire(room_id, peer_id, epoch)
+        for room_id, peer_id, state, epoch in await self._hub.sweep_due(self._keeper.grace_s):
+            acted += 1
+            if state == "orphaned":
+                log.info("member's node is gone; suspended", extra={"room_id": room_id, "peer_id": peer_id})
+                frame = {"type": "peer-reconnecting", "peer_id": peer_id}
+                await self._rooms.hub.broadcast(room_id, frame, exclude=peer_id)
+            elif not self._keeper.is_tracking(room_id, peer_id):  # its own timer will do it
+                await self._expire(room_id, peer_id, epoch)
         return acted
 
     async def _expire(self, room_id: str, peer_id: str, epoch: int) -> None:
