@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import json
 import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
-from dataclasses import asdict, dataclass
-from typing import Any, ParamSpec, TypeVar
+from dataclasses import asdict
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
@@ -33,7 +30,6 @@ from peercall.hub.base import (
     Deliver,
     EncodedFrame,
     Frame,
-    HubUnavailable,
     JoinOutcome,
     Member,
     Preamble,
@@ -41,8 +37,17 @@ from peercall.hub.base import (
     ResumeRefused,
     ResumeSuperseded,
     RoomFullError,
-    encode_frame,
 )
+from peercall.hub.redis_codec import (
+    REDIS_DOWN,
+    LocalAttachment,
+    dumps,
+    frame_json,
+    hub_call,
+    member_from,
+    ordered_members,
+)
+from peercall.hub.redis_sweep import SweepIndex
 
 log = logging.getLogger(__name__)
 
@@ -57,62 +62,6 @@ CLOSE_LINGER_S = 5.0  # how long a closed room's sockets stay reachable for the 
 # stay in the replay rings, for a resume).
 READ_RETRY_S = 0.1
 READ_RETRY_MAX_S = 1.0
-
-# What redis-py raises when Redis does not answer: down, unreachable, or every pooled
-# connection busy past POOL_WAIT_S (BlockingConnectionPool raises ConnectionError).
-REDIS_DOWN: tuple[type[BaseException], ...] = (aioredis.ConnectionError, aioredis.TimeoutError, TimeoutError)
-
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
-
-
-def hub_call(method: Callable[_P, Coroutine[Any, Any, _T]]) -> Callable[_P, Coroutine[Any, Any, _T]]:
-    """A hub method that talks to Redis: an unreachable Redis surfaces as
-    :class:`HubUnavailable` (the one exception callers handle), never as a redis-py error.
-
-    Every coroutine method of :class:`RedisHub` that makes a round trip carries it
-    (tests/unit/test_scale_redis_hub_unavailable.py checks that none is missed).
-    """
-
-    @functools.wraps(method)
-    async def translated(*args: _P.args, **kwargs: _P.kwargs) -> _T:
-        try:
-            return await method(*args, **kwargs)
-        except REDIS_DOWN as exc:
-            raise HubUnavailable(f"redis: {exc}") from exc
-
-    translated.hub_call = True  # type: ignore[attr-defined]
-    return translated
-
-
-@dataclass
-class _Local:
-    epoch: int
-    deliver: Deliver
-    seq: int  # highest frame number handed to the socket
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _frame_json(frame: Frame) -> str:
-    """A frame without its number (the script numbers it), encoded as on the wire."""
-    return encode_frame({k: v for k, v in frame.items() if k != "seq"})
-
-
-def _member(raw: str) -> Member:
-    data = json.loads(raw)
-    data.pop("_order", None)
-    media = data.get("media")
-    # cjson turns an empty object into an empty array; media always has keys, but be safe.
-    data["media"] = dict(media) if isinstance(media, dict) else {}
-    return Member(**data)
-
-
-def _ordered(raws: list[str]) -> list[Member]:
-    return [_member(raw) for raw in sorted(raws, key=lambda raw: json.loads(raw).get("_order", 0))]
-
 
 POOL_SIZE = 64
 POOL_WAIT_S = 10.0
@@ -133,7 +82,7 @@ class RedisHub:
         self.node_id = node_id or secrets.token_hex(6)
         self._prefix = prefix
         self._channel_prefix = f"{prefix}:node:"
-        self._local: dict[tuple[str, str], _Local] = {}
+        self._local: dict[tuple[str, str], LocalAttachment] = {}
         self._pending: OrderedDict[tuple[str, str, int], list[Frame]] = OrderedDict()
         self._scripts = {name: client.register_script(getattr(lua, name)) for name in lua.__all__}
         self._pubsub = client.pubsub(ignore_subscribe_messages=True)
@@ -141,6 +90,7 @@ class RedisHub:
         self._heartbeat_s = heartbeat_s
         self._alive_prefix = f"{prefix}:alive:"
         self._index = f"{prefix}:"  # the sweep index's keys (redis_scripts.py)
+        self._sweeps = SweepIndex(client, self._index, self.node_id, self._alive_prefix)
 
     @classmethod
     async def connect(
@@ -233,7 +183,7 @@ class RedisHub:
         # else: for a socket this node already replaced: nobody to tell
 
     @staticmethod
-    def _hand(local: _Local, frame: Frame) -> None:
+    def _hand(local: LocalAttachment, frame: Frame) -> None:
         seq = frame.get("seq")
         if isinstance(seq, int):
             if seq <= local.seq:
@@ -242,7 +192,7 @@ class RedisHub:
         local.deliver(frame)
 
     def _attach(self, room_id: str, peer_id: str, epoch: int, deliver: Deliver, seq: int) -> None:
-        local = self._local[(room_id, peer_id)] = _Local(epoch, deliver, seq)
+        local = self._local[(room_id, peer_id)] = LocalAttachment(epoch, deliver, seq)
         for frame in self._pending.pop((room_id, peer_id, epoch), []):
             self._hand(local, frame)
         # Frames for older attachments will never be claimed.
@@ -258,10 +208,7 @@ class RedisHub:
     async def _beat(self) -> None:
         ttl_ms = max(1, int(self._heartbeat_s * 3 * 1000))
         await self._redis.set(self._alive_prefix + self.node_id, "1", px=ttl_ms)
-        if await self._redis.sadd(f"{self._index}nodes", self.node_id) and self._local:
-            # Taken for dead by a sweep (too slow to beat in time): index our rooms again.
-            rooms = {room_id for room_id, _ in self._local}
-            await self._redis.sadd(f"{self._index}node-rooms:{self.node_id}", *rooms)
+        await self._sweeps.register({room_id for room_id, _ in self._local})
 
     async def _heartbeat(self) -> None:
         """Say this node is alive: when it stops (killed), :meth:`sweep` on any node finds its members."""
@@ -292,27 +239,9 @@ class RedisHub:
 
     @hub_call
     async def sweep_due(self, grace_s: float) -> list[tuple[str, str, str, int]]:
-        """:meth:`sweep` of the rooms that may need it, ``(room_id, peer_id, state, epoch)``:
-        rooms with a suspension older than ``grace_s`` and the rooms of nodes that stopped
-        heart-beating. Work follows what happened, not the cluster's size (every node
-        sweeping every room every second was O(rooms) Redis calls per node)."""
-        nodes = sorted(str(node) for node in await self._redis.smembers(f"{self._index}nodes"))
-        others = [node for node in nodes if node != self.node_id]
-        alive = await self._redis.exists(*(self._alive_prefix + node for node in others)) if others else 0
-        dead: list[str] = []
-        if alive < len(others):  # rare: find which (one EXISTS each)
-            for node in others:
-                if not await self._redis.exists(self._alive_prefix + node):
-                    dead.append(node)
-        due_ms = int((time.time() - grace_s) * 1000)
-        rooms = {str(room) for room in await self._redis.zrangebyscore(f"{self._index}suspended", "-inf", due_ms)}
-        for node in dead:
-            rooms.update(str(room) for room in await self._redis.smembers(f"{self._index}node-rooms:{node}"))
-        found = [(room_id, *entry) for room_id in sorted(rooms) for entry in await self.sweep(room_id, grace_s)]
-        for node in dead:  # swept: its members are suspended now (the index has them)
-            await self._redis.delete(f"{self._index}node-rooms:{node}")
-            await self._redis.srem(f"{self._index}nodes", node)
-        return found
+        """:meth:`sweep` of the rooms that may need it (:class:`SweepIndex`):
+        ``(room_id, peer_id, state, epoch)``."""
+        return await self._sweeps.due(grace_s, self.sweep)
 
     # ---- the Hub protocol -----------------------------------------------
     @hub_call
@@ -331,9 +260,9 @@ class RedisHub:
             room_id,
             member.peer_id,
             member.identity,
-            _dumps(asdict(member)),
+            dumps(asdict(member)),
             capacity,
-            _dumps(evict_frame),
+            dumps(evict_frame),
             resume_secret,
             self.node_id,
             self._channel_prefix,
@@ -344,8 +273,8 @@ class RedisHub:
             raise RoomFullError(room_id)
         epoch, replaced_raw, present = int(reply[1]), reply[2], reply[3]
         self._attach(room_id, member.peer_id, epoch, deliver, 0)
-        replaced = _member(replaced_raw) if replaced_raw else None
-        return JoinOutcome(others=_ordered(present), replaced=replaced), epoch
+        replaced = member_from(replaced_raw) if replaced_raw else None
+        return JoinOutcome(others=ordered_members(present), replaced=replaced), epoch
 
     @hub_call
     async def leave(self, room_id: str, peer_id: str, *, epoch: int | None = None) -> Member | None:
@@ -357,7 +286,7 @@ class RedisHub:
         if not raw:
             return None
         self._detach(room_id, peer_id)
-        return _member(raw)
+        return member_from(raw)
 
     @hub_call
     async def suspend(self, room_id: str, peer_id: str, epoch: int) -> bool:
@@ -388,7 +317,7 @@ class RedisHub:
             secret,
             last_seq,
             self.node_id,
-            _dumps(evict_frame),
+            dumps(evict_frame),
             self._channel_prefix,
             attempt,
             self._index,
@@ -398,7 +327,7 @@ class RedisHub:
             raise ResumeSuperseded(peer_id)
         if reply[0] != "ok":
             raise ResumeRefused(peer_id)
-        member, epoch, gap, others = _member(reply[1]), int(reply[2]), bool(reply[3]), _ordered(reply[4])
+        member, epoch, gap, others = member_from(reply[1]), int(reply[2]), bool(reply[3]), ordered_members(reply[4])
         replay: list[Frame] = [orjson.loads(raw) for raw in reply[5]]
         deliver(preamble(member, others, gap))
         for frame in replay:
@@ -417,27 +346,27 @@ class RedisHub:
 
     @hub_call
     async def send(self, room_id: str, peer_id: str, frame: Frame) -> bool:
-        args = [room_id, peer_id, _frame_json(frame), self._channel_prefix, REPLAY_FRAMES]
+        args = [room_id, peer_id, frame_json(frame), self._channel_prefix, REPLAY_FRAMES]
         return bool(await self._run("SEND", [self._base(room_id)], args))
 
     @hub_call
     async def broadcast(self, room_id: str, frame: Frame, *, exclude: str | None = None) -> None:
-        args = [room_id, _frame_json(frame), exclude or "", self._channel_prefix, REPLAY_FRAMES]
+        args = [room_id, frame_json(frame), exclude or "", self._channel_prefix, REPLAY_FRAMES]
         await self._run("BROADCAST", [self._base(room_id)], args)
 
     @hub_call
     async def members(self, room_id: str) -> list[Member]:
         raws = await self._redis.hvals(f"{self._base(room_id)}:members")
-        return _ordered([str(raw) for raw in raws])  # decode_responses: already str
+        return ordered_members([str(raw) for raw in raws])  # decode_responses: already str
 
     @hub_call
     async def set_media(self, room_id: str, peer_id: str, media: dict[str, Any]) -> Member | None:
-        raw = await self._run("SET_MEDIA", [self._base(room_id)], [peer_id, _dumps(media)])
-        return _member(raw) if raw else None
+        raw = await self._run("SET_MEDIA", [self._base(room_id)], [peer_id, dumps(media)])
+        return member_from(raw) if raw else None
 
     @hub_call
     async def close_room(self, room_id: str, frame: Frame) -> list[Member]:
-        args = [room_id, _frame_json(frame), self._channel_prefix, REPLAY_FRAMES, self._index]
+        args = [room_id, frame_json(frame), self._channel_prefix, REPLAY_FRAMES, self._index]
         raws = await self._run("CLOSE_ROOM", [self._base(room_id), self._rooms_key], args)
         # Forget this node's sockets of the room once the closing frame (still on its way
         # through pub/sub) has reached them.
@@ -445,7 +374,7 @@ class RedisHub:
         loop = asyncio.get_running_loop()
         for (room, peer), epoch in attached:
             loop.call_later(CLOSE_LINGER_S, self._detach, room, peer, epoch)
-        return _ordered(raws)
+        return ordered_members(raws)
 
     @hub_call
     async def room_ids(self) -> list[str]:
