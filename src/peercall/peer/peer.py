@@ -134,7 +134,7 @@ class Peer(AsyncIOEventEmitter):
         """
         sources, owned = media_sources(audio=audio, video=video)
         dialer = Dialer(url, token, ssl)
-        signaling = await dialer.join(timeout)
+        signaling = await dialer.first_join(timeout, reconnect or BackoffPolicy())
         return cls(signaling, sources, owned, dialer=dialer, reconnect=reconnect, media_recovery=media_recovery)
 
     async def __aenter__(self) -> Self:

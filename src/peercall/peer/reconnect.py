@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import ssl as ssl_module
@@ -54,6 +55,11 @@ RECONNECTABLE: Final = frozenset(
 )
 """Fatal server error codes after which resuming (or joining again) may succeed (the browser
 SDK's RECONNECTABLE, reconnect.js: tests/unit/test_scale_close_codes_sdk.py keeps them equal)."""
+
+
+REFUSED_FOR_NOW: Final = frozenset({"draining", "server_busy", "hub_unavailable"})
+"""Join refusals after which another try soon succeeds (the browser SDK's REFUSED_FOR_NOW)."""
+FIRST_JOIN_WINDOW_S: Final = 15.0
 
 
 def end_reason_for(code: str) -> EndReason:
@@ -116,6 +122,26 @@ class Dialer:
 
     async def join(self, timeout: float) -> SignalingClient:
         return await SignalingClient.connect(self.url, self.token, ssl=self.ssl, timeout=timeout)
+
+    async def first_join(self, timeout: float, policy: ReconnectPolicy) -> SignalingClient:
+        """The first join, tried again after a refusal-for-now (:data:`REFUSED_FOR_NOW`: the
+        balancer sends the next try elsewhere, or the node recovers) with the policy's delays,
+        at least 0.25 s apart, within :data:`FIRST_JOIN_WINDOW_S`; as the browser SDK's ``join()``."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for attempt in itertools.count(1):
+            try:
+                return await self.join(timeout)
+            except JoinRejected as exc:
+                if exc.code not in REFUSED_FOR_NOW:
+                    raise
+                elapsed = loop.time() - started
+                delay = policy.next_delay(attempt, elapsed, exc)
+                if delay is None or elapsed + max(delay, 0.25) > FIRST_JOIN_WINDOW_S:
+                    raise
+                logger.info("join refused for now (%s); trying again", exc.code)
+                await asyncio.sleep(max(delay, 0.25))
+        raise AssertionError("unreachable")
 
     async def resume(self, resume_token: str, last_seq: int, timeout: float) -> SignalingClient:
         return await SignalingClient.resume(self.url, resume_token, last_seq, ssl=self.ssl, timeout=timeout)

@@ -7,7 +7,7 @@
 import { Call } from './call.js';
 import { ErrorCode, PeercallError } from './errors.js';
 import { getLocalMedia, stopStream } from './media.js';
-import { DEFAULT_RECONNECT_POLICY } from './reconnect.js';
+import { DEFAULT_RECONNECT_POLICY, firstJoin } from './reconnect.js';
 import { SignalClient } from './signal-client.js';
 import { toWebSocketUrl } from './wire.js';
 
@@ -73,7 +73,7 @@ export async function join(options) {
   const localStream = ownsLocalStream ? await getLocalMedia(options.media) : options.localStream;
   let session;
   try {
-    session = await connect();
+    session = await firstJoin(() => connect(), reconnectPolicy);
   } catch (err) {
     if (ownsLocalStream) stopStream(localStream);
     throw err;

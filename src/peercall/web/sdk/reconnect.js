@@ -65,6 +65,46 @@ const RECONNECTABLE = new Set(/** @type {string[]} */ ([
 export const isReconnectable = (error) => RECONNECTABLE.has(error.code);
 
 /**
+ * The server refused a join *for now*: a draining node (the balancer sends the next try
+ * elsewhere), a full node, a node that lost its Redis for a moment. Unlike a network
+ * failure on the first join (a wrong URL, no server), another try soon succeeds.
+ */
+const REFUSED_FOR_NOW = new Set(/** @type {string[]} */ ([
+  ErrorCode.Draining, ErrorCode.ServerBusy, ErrorCode.HubUnavailable,
+]));
+
+/** How long `join()` keeps trying after such refusals before it reports the last one. */
+export const FIRST_JOIN_WINDOW_MS = 15_000;
+const FIRST_JOIN_MIN_DELAY_MS = 250;
+
+/**
+ * The first join: `connect`, again after a refusal-for-now (with the reconnect policy's
+ * delays, at least 250 ms apart, within {@link FIRST_JOIN_WINDOW_MS}); any other failure,
+ * or the policy giving up (`NO_RECONNECT`), is thrown at once.
+ * @template T
+ * @param {() => Promise<T>} connect
+ * @param {ReconnectPolicy} policy
+ * @param {(ms: number) => Promise<void>} [sleep]
+ * @returns {Promise<T>}
+ */
+export async function firstJoin(connect, policy, sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))) {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await connect();
+    } catch (err) {
+      if (!(err instanceof PeercallError) || !REFUSED_FOR_NOW.has(err.code)) throw err;
+      const elapsedMs = Date.now() - started;
+      const delay = policy.nextRetryDelayMs({ attempt, elapsedMs, error: err });
+      if (delay === null || delay === undefined) throw err;
+      const wait = Math.max(delay, FIRST_JOIN_MIN_DELAY_MS);
+      if (elapsedMs + wait > FIRST_JOIN_WINDOW_MS) throw err;
+      await sleep(wait);
+    }
+  }
+}
+
+/**
  * Try `connect` until it succeeds, the policy gives up, a non-retryable error occurs, or
  * `cancelled()` becomes true.
  * @template T
