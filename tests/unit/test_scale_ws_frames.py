@@ -42,6 +42,8 @@ def test_scale_ws_frames_refuses_what_only_the_library_may_judge() -> None:
     rsv1 = bytearray(masked(Opcode.TEXT, b"hi"))
     rsv1[0] |= 0x40
     assert frame_bounds(rsv1, 0, None)[1] == REFUSED
+    huge = b"\x81\xff" + (1 << 63).to_bytes(8, "big") + b"mask"  # a 64-bit length with its top bit set
+    assert frame_bounds(huge, 0, None)[1] == REFUSED
     # A declared size over the limit is refused at once, before its payload arrives.
     assert frame_bounds(masked(Opcode.TEXT, b"x" * 300)[:6], 0, 200)[1] == REFUSED
 

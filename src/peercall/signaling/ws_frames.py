@@ -70,7 +70,7 @@ def frame_bounds(data: bytes | bytearray, pos: int, max_size: int | None) -> tup
             return 0, INCOMPLETE
         size = int.from_bytes(data[start : start + 8], "big")
         start += 8
-    if max_size is not None and size > max_size:
+    if (max_size is not None and size > max_size) or size >> 63:  # RFC 6455: the top bit is 0
         return 0, REFUSED
     start += 4  # the mask
     end = start + size
