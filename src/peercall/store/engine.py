@@ -43,9 +43,30 @@ def make_engine(url: str) -> AsyncEngine:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     plain = create_async_engine(url, connect_args={"timeout": 30})
     sa.event.listen(plain.sync_engine, "connect", _sqlite_pragmas)
+    _skip_idle_rollbacks(plain.sync_engine.dialect)
     engine = _OneWriterEngine(plain.sync_engine)
     engine._write_lock = asyncio.Lock()
     return engine
+
+
+def _skip_idle_rollbacks(dialect: sa.engine.Dialect) -> None:
+    """No rollback when SQLite has no transaction open.
+
+    Why: SQLAlchemy ends every ``connect()`` block with a rollback, and with aiosqlite each
+    is a round trip to the connection's thread. sqlite3 opens a transaction only before a
+    write, and writes here always go through ``begin()`` (commit or rollback of their own),
+    so after the reads that are most of a join (token revocation, room, ban) there is
+    nothing to roll back: one thread hop fewer per read.
+    """
+    rollback = dialect.do_rollback
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        raw = getattr(getattr(dbapi_connection, "_connection", None), "_conn", None)  # aiosqlite's sqlite3
+        if raw is not None and not raw.in_transaction:
+            return
+        rollback(dbapi_connection)
+
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
