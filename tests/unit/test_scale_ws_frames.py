@@ -15,7 +15,7 @@ import pytest
 from websockets.frames import Frame, Opcode
 
 from peercall.signaling.ws_frames import INCOMPLETE, REFUSED, frame_bounds
-from tests.unit.test_scale_ws_protocol import closed_with, join, recv, serving
+from tests.unit.test_scale_ws_protocol import closed_with, join, joined_pair, recv, serving
 
 
 def masked(opcode: Opcode, payload: bytes, fin: bool = True) -> bytes:
@@ -50,10 +50,7 @@ def test_scale_ws_frames_refuses_what_only_the_library_may_judge() -> None:
 
 async def test_scale_ws_frames_any_cut_of_the_stream_relays_the_same(tmp_path: Path) -> None:
     async with serving(tmp_path, rate_limit_burst=500) as node:
-        token_a, token_b = await node.tokens("a", "b")
-        a, _ = await join(node, token_a)
-        b, joined_b = await join(node, token_b)
-        assert (await recv(a))["type"] == "peer-joined"
+        a, _, b, joined_b = await joined_pair(node)
         to_b = joined_b["peer_id"]
         transport = a.transport
 
@@ -115,10 +112,7 @@ async def test_scale_ws_frames_sent_before_the_clients_close_are_all_relayed(
     every one of them: frames still queued behind a slow relay (a Redis round trip) when its
     close frame arrives are relayed, not dropped with the socket."""
     async with serving(tmp_path, rate_limit_burst=500) as node:
-        token_a, token_b = await node.tokens("a", "b")
-        a, _ = await join(node, token_a)
-        b, joined_b = await join(node, token_b)
-        assert (await recv(a))["type"] == "peer-joined"
+        a, _, b, joined_b = await joined_pair(node)
         hub = node.app.state.services.hub
         real_send = hub.send
 

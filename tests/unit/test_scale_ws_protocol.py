@@ -94,6 +94,15 @@ async def recv(ws: ClientConnection) -> dict[str, Any]:
     return dict(json.loads(await asyncio.wait_for(ws.recv(), 5)))
 
 
+async def joined_pair(node: Node) -> tuple[ClientConnection, dict[str, Any], ClientConnection, dict[str, Any]]:
+    """A and B joined in one room, A having heard `peer-joined`."""
+    token_a, token_b = await node.tokens("a", "b")
+    a, joined_a = await join(node, token_a)
+    b, joined_b = await join(node, token_b)
+    assert (await recv(a))["type"] == "peer-joined"
+    return a, joined_a, b, joined_b
+
+
 async def closed_with(ws: ClientConnection, code: int, error: str | None = None) -> None:
     """The next frames: (the error frame, then) the close frame with ``code``."""
     if error is not None:
@@ -234,10 +243,7 @@ async def test_scale_ws_protocol_hub_outage_suspends_the_member(
     the sender gets `hub_unavailable` (4017), its partner sees no `peer-left`, and the
     sender resumes on a new socket and relays again."""
     async with serving(tmp_path) as node:
-        token_a, token_b = await node.tokens("a", "b")
-        a, joined_a = await join(node, token_a)
-        b, joined_b = await join(node, token_b)
-        assert (await recv(a))["type"] == "peer-joined"
+        a, joined_a, b, joined_b = await joined_pair(node)
         hub = node.app.state.services.hub
         real_send = hub.send
 
@@ -269,10 +275,7 @@ async def test_scale_ws_protocol_leave_during_a_hub_outage_is_retried(
     `peer-left` instead of a member stuck attached to a closed socket."""
     monkeypatch.setattr(resume_module, "RETRY_FIRST_S", 0.05)
     async with serving(tmp_path) as node:
-        token_a, token_b = await node.tokens("a", "b")
-        a, joined_a = await join(node, token_a)
-        b, _ = await join(node, token_b)
-        assert (await recv(a))["type"] == "peer-joined"
+        a, joined_a, b, _ = await joined_pair(node)
         hub = node.app.state.services.hub
         real_leave, failures = hub.leave, [1, 1]
 
