@@ -17,7 +17,6 @@ import contextlib
 import logging
 import secrets
 import time
-from collections import OrderedDict
 from dataclasses import asdict
 from typing import Any
 
@@ -28,7 +27,6 @@ from peercall.hub import redis_scripts as lua
 from peercall.hub.base import (
     REPLAY_FRAMES,
     Deliver,
-    EncodedFrame,
     Frame,
     JoinOutcome,
     Member,
@@ -40,21 +38,17 @@ from peercall.hub.base import (
 )
 from peercall.hub.redis_codec import (
     REDIS_DOWN,
-    LocalAttachment,
     dumps,
     frame_json,
     hub_call,
     member_from,
     ordered_members,
 )
+from peercall.hub.redis_local import CATCH_UP_DELAY_S, LocalSockets
 from peercall.hub.redis_sweep import SweepIndex
 
 log = logging.getLogger(__name__)
 
-# Frames that arrive for a (room, peer, epoch) before its socket is registered on this
-# node (pub/sub can outrun the script's reply): kept briefly, then delivered in order.
-PENDING_MAX = 256  # frames per attachment
-PENDING_KEYS_MAX = 1024  # attachments (oldest dropped: e.g. an evict for a socket already gone)
 HEARTBEAT_S = 5.0
 CLOSE_LINGER_S = 5.0  # how long a closed room's sockets stay reachable for the closing frame
 # The node channel's reader after a failed read: first wait, doubled per failure, up to the
@@ -82,8 +76,7 @@ class RedisHub:
         self.node_id = node_id or secrets.token_hex(6)
         self._prefix = prefix
         self._channel_prefix = f"{prefix}:node:"
-        self._local: dict[tuple[str, str], LocalAttachment] = {}
-        self._pending: OrderedDict[tuple[str, str, int], list[Frame]] = OrderedDict()
+        self._sockets = LocalSockets(self._read_ring)
         self._scripts = {name: client.register_script(getattr(lua, name)) for name in lua.__all__}
         self._pubsub = client.pubsub(ignore_subscribe_messages=True)
         self._tasks: list[asyncio.Task[None]] = []
@@ -121,6 +114,7 @@ class RedisHub:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._sockets.close()
         with contextlib.suppress(Exception):
             await self._pubsub.aclose()
         with contextlib.suppress(Exception):
@@ -159,56 +153,25 @@ class RedisHub:
                 await asyncio.sleep(delay)
                 continue
             if delay:
-                log.info("redis hub: node channel back")
+                log.info("redis hub: node channel back; catching up from the replay rings")
                 delay = 0.0
+                self._sockets.catch_up(delay=CATCH_UP_DELAY_S)  # what was published meanwhile
             if message and message.get("type") == "message":
                 try:
-                    self._dispatch(message["data"])
+                    self._sockets.dispatch(message["data"])
                 except Exception:  # one bad frame (or a deliver callback's bug) must not stop the listener
                     log.exception("redis hub: dispatching a frame failed")
 
-    def _dispatch(self, data: str) -> None:
-        room_id, peer_id, epoch_text, body = data.split("\n", 3)
-        frame: Frame = EncodedFrame(orjson.loads(body), body)  # sent as it came: not encoded again
-        epoch = int(epoch_text)
-        local = self._local.get((room_id, peer_id))
-        if local is not None and local.epoch == epoch:
-            self._hand(local, frame)
-        elif local is None or epoch > local.epoch:  # its socket registers in a moment
-            pending = self._pending.setdefault((room_id, peer_id, epoch), [])
-            if len(pending) < PENDING_MAX:
-                pending.append(frame)
-            while len(self._pending) > PENDING_KEYS_MAX:
-                self._pending.popitem(last=False)
-        # else: for a socket this node already replaced: nobody to tell
-
-    @staticmethod
-    def _hand(local: LocalAttachment, frame: Frame) -> None:
-        seq = frame.get("seq")
-        if isinstance(seq, int):
-            if seq <= local.seq:
-                return  # already replayed
-            local.seq = seq
-        local.deliver(frame)
-
-    def _attach(self, room_id: str, peer_id: str, epoch: int, deliver: Deliver, seq: int) -> None:
-        local = self._local[(room_id, peer_id)] = LocalAttachment(epoch, deliver, seq)
-        for frame in self._pending.pop((room_id, peer_id, epoch), []):
-            self._hand(local, frame)
-        # Frames for older attachments will never be claimed.
-        for key in [k for k in self._pending if k[:2] == (room_id, peer_id) and k[2] < epoch]:
-            del self._pending[key]
-
-    def _detach(self, room_id: str, peer_id: str, epoch: int | None = None) -> None:
-        local = self._local.get((room_id, peer_id))
-        if local is not None and (epoch is None or local.epoch == epoch):
-            del self._local[(room_id, peer_id)]
+    @hub_call
+    async def _read_ring(self, room_id: str, peer_id: str) -> list[str]:
+        """A member's replay ring, oldest first (wire texts): what pub/sub may have lost."""
+        return [str(text) for text in await self._redis.lrange(f"{self._base(room_id)}:ring:{peer_id}", 0, -1)]
 
     @hub_call
     async def _beat(self) -> None:
         ttl_ms = max(1, int(self._heartbeat_s * 3 * 1000))
         await self._redis.set(self._alive_prefix + self.node_id, "1", px=ttl_ms)
-        await self._sweeps.register({room_id for room_id, _ in self._local})
+        await self._sweeps.register(self._sockets.rooms())
 
     async def _heartbeat(self) -> None:
         """Say this node is alive: when it stops (killed), :meth:`sweep` on any node finds its members."""
@@ -272,7 +235,7 @@ class RedisHub:
         if reply[0] == "full":
             raise RoomFullError(room_id)
         epoch, replaced_raw, present = int(reply[1]), reply[2], reply[3]
-        self._attach(room_id, member.peer_id, epoch, deliver, 0)
+        self._sockets.attach(room_id, member.peer_id, epoch, deliver, 0)
         replaced = member_from(replaced_raw) if replaced_raw else None
         return JoinOutcome(others=ordered_members(present), replaced=replaced), epoch
 
@@ -285,7 +248,7 @@ class RedisHub:
         )
         if not raw:
             return None
-        self._detach(room_id, peer_id)
+        self._sockets.detach(room_id, peer_id)
         return member_from(raw)
 
     @hub_call
@@ -294,7 +257,7 @@ class RedisHub:
         args = [peer_id, epoch, now_ms, room_id, self._index]
         done = bool(await self._run("SUSPEND", [self._base(room_id)], args))
         if done:
-            self._detach(room_id, peer_id, epoch)
+            self._sockets.detach(room_id, peer_id, epoch)
         return done
 
     @hub_call
@@ -332,7 +295,7 @@ class RedisHub:
         deliver(preamble(member, others, gap))
         for frame in replay:
             deliver(frame)
-        self._attach(room_id, peer_id, epoch, deliver, replay[-1]["seq"] if replay else last_seq)
+        self._sockets.attach(room_id, peer_id, epoch, deliver, replay[-1]["seq"] if replay else last_seq)
         return ResumeOutcome(member, others, len(replay), gap, epoch)
 
     @hub_call
@@ -370,10 +333,10 @@ class RedisHub:
         raws = await self._run("CLOSE_ROOM", [self._base(room_id), self._rooms_key], args)
         # Forget this node's sockets of the room once the closing frame (still on its way
         # through pub/sub) has reached them.
-        attached = [(key, local.epoch) for key, local in self._local.items() if key[0] == room_id]
+        attached = self._sockets.epochs_in(room_id)
         loop = asyncio.get_running_loop()
         for (room, peer), epoch in attached:
-            loop.call_later(CLOSE_LINGER_S, self._detach, room, peer, epoch)
+            loop.call_later(CLOSE_LINGER_S, self._sockets.detach, room, peer, epoch)
         return ordered_members(raws)
 
     @hub_call
