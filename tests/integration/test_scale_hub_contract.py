@@ -6,6 +6,8 @@ nodes talk, and a member whose node vanished resumes on another node with nothin
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -60,11 +62,21 @@ async def hubs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         yield [hub, hub]
         return
     server: RedisServer = request.getfixturevalue("redis_server")
-    prefix = f"t{abs(hash(tmp_path)) % 10**8}"
-    nodes = [await RedisHub.connect(server.url, prefix=prefix) for _ in range(2)]
-    yield nodes
-    for node in nodes:
-        await node.close()
+    async with two_nodes(server) as (one, two):
+        yield [one, two]
+
+
+@contextlib.asynccontextmanager
+async def two_nodes(server: RedisServer, **connect: Any) -> AsyncIterator[tuple[RedisHub, RedisHub]]:
+    """Two Redis hub nodes of one cluster, under a key prefix of their own."""
+    prefix = f"t{secrets.token_hex(4)}"
+    one = await RedisHub.connect(server.url, prefix=prefix, **connect)
+    two = await RedisHub.connect(server.url, prefix=prefix, **connect)
+    try:
+        yield one, two
+    finally:
+        await one.close()
+        await two.close()
 
 
 async def join(hub: Hub, room: str, who: Member, inbox: Inbox, capacity: int = 2) -> int:

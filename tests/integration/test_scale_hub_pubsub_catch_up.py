@@ -11,21 +11,15 @@ import pytest
 
 from peercall.hub.redis_hub import RedisHub
 from peercall.testing.redis_server import RedisServer
-from tests.integration.test_scale_hub_contract import Inbox, join, member, redis_server
+from tests.integration.test_scale_hub_contract import Inbox, join, member, redis_server, two_nodes
 
 __all__ = ["redis_server"]  # the module-scoped fixture, shared
 
 
 @pytest.fixture
-async def nodes(redis_server: RedisServer, request: pytest.FixtureRequest) -> AsyncIterator[tuple[RedisHub, RedisHub]]:
-    prefix = f"cu{request.node.name[-10:]}"
-    one = await RedisHub.connect(redis_server.url, prefix=prefix)
-    two = await RedisHub.connect(redis_server.url, prefix=prefix)
-    try:
-        yield one, two
-    finally:
-        await one.close()
-        await two.close()
+async def nodes(redis_server: RedisServer) -> AsyncIterator[tuple[RedisHub, RedisHub]]:
+    async with two_nodes(redis_server) as pair:
+        yield pair
 
 
 async def test_scale_frames_published_while_a_subscription_was_down_arrive(nodes: tuple[RedisHub, RedisHub]) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from peercall.hub.redis_hub import RedisHub
 from peercall.testing.redis_server import RedisServer
-from tests.integration.test_scale_hub_contract import EVICT, Inbox, join, member, redis_server
+from tests.integration.test_scale_hub_contract import EVICT, Inbox, join, member, redis_server, two_nodes
 
 __all__ = ["redis_server"]  # the module-scoped fixture, shared
 
@@ -22,15 +22,9 @@ def script_calls(info: dict[str, dict[str, int]]) -> int:
 
 
 @pytest.fixture
-async def nodes(redis_server: RedisServer, request: pytest.FixtureRequest) -> AsyncIterator[tuple[RedisHub, RedisHub]]:
-    prefix = f"idx{request.node.name[-12:]}"
-    one = await RedisHub.connect(redis_server.url, prefix=prefix, heartbeat_s=0.2)
-    two = await RedisHub.connect(redis_server.url, prefix=prefix, heartbeat_s=0.2)
-    try:
-        yield one, two
-    finally:
-        await one.close()
-        await two.close()
+async def nodes(redis_server: RedisServer) -> AsyncIterator[tuple[RedisHub, RedisHub]]:
+    async with two_nodes(redis_server, heartbeat_s=0.2) as pair:
+        yield pair
 
 
 async def test_scale_sweep_of_a_healthy_cluster_runs_no_room_script(nodes: tuple[RedisHub, RedisHub]) -> None:
