@@ -73,13 +73,14 @@ async def test_security_upload_cap_sniff_and_confined_ffmpeg(tmp_path: Path):
     assert info.value.code == "media_failed"
     # ... and runs under time and memory limits.
     long_webm = media / f"{'1' * 64}.webm"
-    long_webm.write_bytes(make_webm(tmp_path / "long.webm", seconds=30))
+    # ~1 s of x264 "veryslow" on a fast machine (30 s of input took 0.48 s, too close to a 0.5 s limit).
+    long_webm.write_bytes(make_webm(tmp_path / "long.webm", seconds=60))
     slow = ffmpeg_command(
         media, long_webm, "webm", media / f"{'2' * 64}.mp4", ["-c:v", "libx264", "-preset", "veryslow"]
     )
     with pytest.raises(PeercallError) as info:
-        await run_ffmpeg(slow, FfmpegLimits(timeout_s=0.5))
-    assert "longer than 0.5 s" in info.value.message
+        await run_ffmpeg(slow, FfmpegLimits(timeout_s=0.2))
+    assert "longer than 0.2 s" in info.value.message
     with pytest.raises(PeercallError) as info:
         await run_ffmpeg(slow, FfmpegLimits(memory_bytes=20 * 1024 * 1024))
     assert info.value.code == "media_failed"
