@@ -121,6 +121,7 @@ async def test_scale_ws_frames_sent_before_the_clients_close_are_all_relayed(
             return bool(await real_send(*args, **kwargs))
 
         monkeypatch.setattr(hub, "send", slow_send)
+        monkeypatch.setattr(hub, "send_now", lambda *args: None)  # as a Redis hub: every relay waits
         frames = [
             masked(Opcode.TEXT, json.dumps({"type": "offer", "to": joined_b["peer_id"], "sdp": f"v=0 {n}"}).encode())
             for n in range(5)

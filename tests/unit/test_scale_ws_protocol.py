@@ -245,15 +245,17 @@ async def test_scale_ws_protocol_hub_outage_suspends_the_member(
     async with serving(tmp_path) as node:
         a, joined_a, b, joined_b = await joined_pair(node)
         hub = node.app.state.services.hub
-        real_send = hub.send
+        real_send, real_send_now = hub.send, hub.send_now
 
         async def unavailable(*args: Any, **kwargs: Any) -> bool:
             raise HubUnavailable("redis: no connection available")
 
         monkeypatch.setattr(hub, "send", unavailable)
+        monkeypatch.setattr(hub, "send_now", lambda *args: None)  # as a Redis hub: relays wait for it
         await a.send(json.dumps({"type": "offer", "to": joined_b["peer_id"], "sdp": "v=0 lost"}))
         await closed_with(a, 4017, "hub_unavailable")
         monkeypatch.setattr(hub, "send", real_send)
+        monkeypatch.setattr(hub, "send_now", real_send_now)
         resumed = await websockets.connect(node.ws_url)
         resume = {"type": "resume", "v": 1, "resume_token": joined_a["resume_token"], "last_seq": 1, "attempt": 1}
         await resumed.send(json.dumps(resume))

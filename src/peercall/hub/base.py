@@ -36,6 +36,14 @@ class EncodedFrame(dict[str, Any]):
         super().__init__(frame)
         self.text = encode_frame(frame) if text is None else text
 
+    @classmethod
+    def numbered(cls, frame: Frame, seq: int) -> EncodedFrame:
+        """``frame`` with its ``seq`` (a member's frame number) added: one copy of it."""
+        numbered = cls(frame, "")
+        numbered["seq"] = seq
+        numbered.text = encode_frame(numbered)
+        return numbered
+
 
 def encode_frame(frame: Frame) -> str:
     """The JSON text of a frame on the wire (compact). orjson: json.dumps was ~8 % of a
@@ -173,6 +181,12 @@ class Hub(Protocol):
 
     async def send(self, room_id: str, peer_id: str, frame: Frame) -> bool:
         """Deliver (or buffer) a frame for one member; False if no such member is in the room."""
+        ...
+
+    def send_now(self, room_id: str, peer_id: str, frame: Frame) -> bool | None:
+        """:meth:`send` without waiting, when this hub can (the member's socket is in this
+        process and nothing else needs asking): the relay path then costs no task. None:
+        this hub cannot; use :meth:`send`. Never raises HubUnavailable (it asks no one)."""
         ...
 
     async def broadcast(self, room_id: str, frame: Frame, *, exclude: str | None = None) -> None: ...

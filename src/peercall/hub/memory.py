@@ -41,7 +41,7 @@ class _Slot:
 
     def push(self, frame: Frame) -> None:
         self.seq += 1
-        numbered = EncodedFrame({**frame, "seq": self.seq})
+        numbered = EncodedFrame.numbered(frame, self.seq)
         self.ring.append((self.seq, numbered.text))
         if len(self.ring) > REPLAY_FRAMES:
             del self.ring[0]
@@ -160,7 +160,11 @@ class MemoryHub:
         return slot is not None and slot.deliver is None
 
     async def send(self, room_id: str, peer_id: str, frame: Frame) -> bool:
-        slot = self._rooms.get(room_id, {}).get(peer_id)
+        return self.send_now(room_id, peer_id, frame)
+
+    def send_now(self, room_id: str, peer_id: str, frame: Frame) -> bool:
+        room = self._rooms.get(room_id)
+        slot = room.get(peer_id) if room is not None else None
         if slot is None:
             return False
         slot.push(frame)

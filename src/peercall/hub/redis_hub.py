@@ -312,6 +312,10 @@ class RedisHub:
         args = [room_id, peer_id, frame_json(frame), self._channel_prefix, REPLAY_FRAMES]
         return bool(await self._run("SEND", [self._base(room_id)], args))
 
+    def send_now(self, room_id: str, peer_id: str, frame: Frame) -> None:
+        """Never: every frame is numbered and ringed in Redis (a resume may happen elsewhere)."""
+        return None
+
     @hub_call
     async def broadcast(self, room_id: str, frame: Frame, *, exclude: str | None = None) -> None:
         args = [room_id, frame_json(frame), exclude or "", self._channel_prefix, REPLAY_FRAMES]

@@ -151,8 +151,21 @@ class RoomService:
         return self._call_ids.get(room_id)
 
     async def relay(self, room_id: str, sender: str, to: str, frame: Frame) -> None:
-        if to == sender or not await self.hub.send(room_id, to, {**frame, "from": sender}):
-            raise PeercallError("peer_not_found", f"peer {to!r} is not in this room")
+        """Pass ``frame`` (handed over: it gets ``from``) from one member to another."""
+        if to == sender or not await self.hub.send(room_id, to, _sent_by(frame, sender)):
+            raise _peer_not_found(to)
+
+    def relay_now(self, room_id: str, sender: str, to: str, frame: Frame) -> bool:
+        """:meth:`relay` without waiting, when the hub can (``Hub.send_now``); False when
+        it cannot: then use :meth:`relay` (``frame`` may have its ``from`` already)."""
+        if to == sender:
+            raise _peer_not_found(to)
+        sent = self.hub.send_now(room_id, to, _sent_by(frame, sender))
+        if sent is None:
+            return False
+        if not sent:
+            raise _peer_not_found(to)
+        return True
 
     # ---- call sessions ----------------------------------------------------
     async def _ensure_call(self, room_id: str) -> str:
@@ -225,3 +238,12 @@ class RoomService:
             "quality": quality,
         }
         await publish_safely(self.events, "call.ended", data)
+
+
+def _sent_by(frame: Frame, sender: str) -> Frame:
+    frame["from"] = sender
+    return frame
+
+
+def _peer_not_found(peer_id: str) -> PeercallError:
+    return PeercallError("peer_not_found", f"peer {peer_id!r} is not in this room")

@@ -166,25 +166,63 @@ class SignalingSession:
             self.fail(PeercallError("draining", "this node is shutting down; connect again"))
 
     async def receive(self, text: str) -> None:
+        """Handle one text frame from the client, to the end."""
+        parsed = self.read(text)
+        if parsed is not None and not self.handle_now(*parsed):
+            await self.handle(*parsed)
+
+    def read(self, text: str) -> tuple[AnyClientFrame, dict[str, Any]] | None:
+        """A client frame within the rate limit, validated, with the JSON object it was read
+        from; None when refused (the client got its error frame)."""
         if self.state is SessionState.CLOSED:
-            return
+            return None
         if not self._bucket.allow():
             self._dropped += 1
             if self._dropped >= self._limits.abuse_threshold:
                 self.fail(PeercallError("rate_limit_abuse", "too many frames; connection closed"))
             elif self._dropped == 1 or self._dropped % 50 == 0:
                 self.fail(PeercallError("rate_limited", "too many frames; this one was dropped"))
-            return
-        ref: str | None = None
+            return None
         try:
-            frame, data = read_client_frame(text)
-            ref = frame.type
+            return read_client_frame(text)
+        except PeercallError as error:
+            self.fail(error)
+            return None
+
+    def handle_now(self, frame: AnyClientFrame, data: dict[str, Any]) -> bool:
+        """Act on a frame without waiting when nothing needs waiting for: a relayed frame
+        when the hub can (``Hub.send_now``), a ping whose ack is not due, a time request.
+        True when it was handled, else :meth:`handle` it.
+
+        Nearly all the traffic takes this path on a single node: no task, no coroutine.
+        """
+        kind = type(frame)
+        if kind in RELAYED and self.state is SessionState.JOINED:
+            assert self.room_id is not None and self.member is not None
+            try:
+                to = cast(RelayFrame, frame).to
+                return self._rooms.relay_now(self.room_id, self.member.peer_id, to, relay_payload(data))
+            except PeercallError as error:
+                self.fail(error, frame.type)
+                return True
+        if kind is Ping and not self._ack_due(cast(Ping, frame).ack):
+            self._deliver({"type": "pong", "ts": cast(Ping, frame).ts})
+            return True
+        if kind is TimeRequest:
+            self._tell_time(cast(TimeRequest, frame))
+            return True
+        return False
+
+    async def handle(self, frame: AnyClientFrame, data: dict[str, Any]) -> None:
+        """Act on a frame :meth:`read` returned (errors go to the client as error frames)."""
+        try:
             await self._dispatch(frame, data)
         except PeercallError as error:
-            self.fail(error, ref)
+            self.fail(error, frame.type)
         except HubUnavailable as outage:
             log.warning("hub unavailable: closing the socket, the member stays", extra={"error": str(outage)})
-            self.fail(PeercallError("hub_unavailable", "the server lost its backplane for a moment; resume"), ref)
+            lost = PeercallError("hub_unavailable", "the server lost its backplane for a moment; resume")
+            self.fail(lost, frame.type)
 
     async def _dispatch(self, frame: AnyClientFrame, data: dict[str, Any]) -> None:
         # Relayed frames are nearly all the traffic: tested first (one set lookup, not a
@@ -198,8 +236,7 @@ class SignalingSession:
             if frame.ack is not None:
                 await self._acknowledge(frame.ack)
         elif isinstance(frame, TimeRequest):
-            # The server's clock (ms), for NTP-style offset estimates (recording alignment).
-            self._deliver({"type": "time", "ts": frame.ts, "server_ts": time.time() * 1000})
+            self._tell_time(frame)
         elif isinstance(frame, Join | Resume):
             if self.state is SessionState.JOINED:
                 raise PeercallError("already_joined", "this connection has already joined a room")
@@ -333,15 +370,22 @@ class SignalingSession:
         self._set_state(SessionState.JOINED)
         log.info("peer resumed", extra={"room_id": room_id, "peer_id": peer_id, "replayed": outcome.replayed})
 
-    async def _acknowledge(self, seq: int) -> None:
-        """Trim our replay ring to what the client has not processed yet, at most every
+    def _tell_time(self, frame: TimeRequest) -> None:
+        """The server's clock (ms), for NTP-style offset estimates (recording alignment)."""
+        self._deliver({"type": "time", "ts": frame.ts, "server_ts": time.time() * 1000})
+
+    def _ack_due(self, seq: int | None) -> bool:
+        """Whether a ping's ``seq`` should trim the replay ring now: at most every
         ACK_INTERVAL_S (a Redis call): without it the ring always holds the last 512 frames."""
-        now = time.monotonic()
-        if self.state is not SessionState.JOINED or self.room_id is None or self.member is None:
+        if seq is None or seq <= self._acked or self.state is not SessionState.JOINED:
+            return False
+        return time.monotonic() - self._acked_at >= ACK_INTERVAL_S
+
+    async def _acknowledge(self, seq: int) -> None:
+        """Trim our replay ring to what the client has not processed yet (when due)."""
+        if not self._ack_due(seq) or self.room_id is None or self.member is None:
             return
-        if seq <= self._acked or now - self._acked_at < ACK_INTERVAL_S:
-            return
-        self._acked, self._acked_at = seq, now
+        self._acked, self._acked_at = seq, time.monotonic()
         await self._rooms.hub.acknowledge(self.room_id, self.member.peer_id, seq)
 
     async def _store_recovery(self, frame: RecoveryReport) -> None:

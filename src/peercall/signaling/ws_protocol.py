@@ -42,6 +42,7 @@ from websockets.server import ServerProtocol
 from peercall.errors import ERRORS, PeercallError
 from peercall.hub.base import EncodedFrame, Frame, encode_frame
 from peercall.signaling.connection import NORMAL_CLOSE, close_code_for
+from peercall.signaling.messages import AnyClientFrame
 from peercall.signaling.session import SessionState, SignalingSession
 from peercall.signaling.websocket import SignalingEndpoint
 from peercall.signaling.ws_frames import INCOMPLETE, REFUSED, apply_mask, frame_bounds, is_final_data, text_frame
@@ -314,10 +315,18 @@ class SignalingProtocol(asyncio.Protocol):
             self._receive(text)
 
     def _receive(self, text: str) -> None:
-        """Hand a text frame to the session, after the ones before it."""
+        """Hand a text frame to the session, after the ones before it: at once when it needs
+        no waiting (a relayed frame on the in-process hub), else in a task that exists only
+        while there are frames to handle."""
         if self._worker is None:
+            session = self._session
+            assert session is not None
+            parsed = self._read(session, text)
+            if parsed is None:
+                self._handled(session)
+                return
             self.waiting = False
-            self._worker = self._loop.create_task(self._work(text))
+            self._worker = self._loop.create_task(self._work(parsed))
             return
         pending = self._pending
         if pending is None:
@@ -327,31 +336,50 @@ class SignalingProtocol(asyncio.Protocol):
             self._read_paused = True
             self._transport.pause_reading()
 
-    async def _work(self, text: str) -> None:
+    def _read(self, session: SignalingSession, text: str) -> tuple[AnyClientFrame, dict[str, Any]] | None:
+        """Read a frame and relay it if that needs no waiting: what is left to handle, if any."""
+        try:
+            parsed = session.read(text)
+            return None if parsed is None or session.handle_now(*parsed) else parsed
+        except Exception:
+            self._internal_error(session)
+            return None
+
+    @staticmethod
+    def _internal_error(session: SignalingSession) -> None:
+        log.exception("signaling connection failed")
+        session.fail(PeercallError("internal", "internal server error"))
+
+    def _handled(self, session: SignalingSession) -> None:
+        """A frame was handled: the socket ends with its session, or waits for the next frame."""
+        if session.state is SessionState.CLOSED:  # left, or failed
+            self._end(NORMAL_CLOSE)
+        elif session.state is not SessionState.AWAITING_JOIN:  # before the join, its deadline stays
+            self.deadline = self._loop.time() + self._endpoint.config.idle_timeout_s  # type: ignore[union-attr]
+
+    async def _work(self, first: tuple[AnyClientFrame, dict[str, Any]]) -> None:
         """Handle frames until none is left; the task ends with them (or with the socket)."""
-        session, endpoint = self._session, self._endpoint
-        assert session is not None and endpoint is not None
+        session = self._session
+        assert session is not None
+        parsed: tuple[AnyClientFrame, dict[str, Any]] | None = first
         while True:
-            try:
-                await session.receive(text)
-            except Exception:
-                log.exception("signaling connection failed")
-                session.fail(PeercallError("internal", "internal server error"))
-            if session.state is SessionState.CLOSED:  # left, or failed
-                self._end(NORMAL_CLOSE)
+            if parsed is not None:
+                try:
+                    await session.handle(*parsed)
+                except Exception:
+                    self._internal_error(session)
             pending = self._pending
             # Frames read before the client's close (or the TCP's end) were meant: an SDK
             # leaving a draining node writes its last candidates, then closes. Only a
             # session that ended (left, failed) drops what it has not handled.
             if session.state is SessionState.CLOSED or not pending:
                 break
-            text = pending.pop(0)
+            parsed = self._read(session, pending.pop(0))
         self._pending = None
+        self._handled(session)
         if self._close_code is not None:
             await self._ended()
             return
-        if session.state is not SessionState.AWAITING_JOIN:  # before the join, its deadline stays
-            self.deadline = self._loop.time() + endpoint.config.idle_timeout_s
         self.waiting = True
         self._worker = None
         if self._read_paused and self._transport is not None:
