@@ -160,9 +160,12 @@ class MemoryHub:
         return slot is not None and slot.deliver is None
 
     async def send(self, room_id: str, peer_id: str, frame: Frame) -> bool:
-        return self.send_now(room_id, peer_id, frame)
+        return self._push(room_id, peer_id, frame)
 
     def send_now(self, room_id: str, peer_id: str, frame: Frame) -> bool:
+        return self._push(room_id, peer_id, frame)
+
+    def _push(self, room_id: str, peer_id: str, frame: Frame) -> bool:
         room = self._rooms.get(room_id)
         slot = room.get(peer_id) if room is not None else None
         if slot is None:

@@ -1,9 +1,21 @@
-"""Token bucket: ``rate`` frames per second on average, bursts up to ``burst``."""
+"""Token bucket: ``rate`` frames per second on average, bursts up to ``burst``; and the
+per-socket frame limit built on it (:class:`FrameGate`)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from peercall.errors import PeercallError
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    rate_per_s: float = 50.0
+    burst: int = 200
+    # Frames dropped by the rate limiter before the connection is closed.
+    abuse_threshold: int = 200
 
 
 class TokenBucket:
@@ -24,3 +36,27 @@ class TokenBucket:
             self._tokens -= 1.0
             return True
         return False
+
+
+class FrameGate:
+    """A socket's frame rate limit: a frame over it is dropped; the client hears of its
+    first drop and of every 50th, and ``abuse_threshold`` drops end the connection."""
+
+    __slots__ = ("_abuse_threshold", "_bucket", "_dropped")
+
+    def __init__(self, limits: SessionLimits) -> None:
+        self._bucket = TokenBucket(limits.rate_per_s, limits.burst)
+        self._abuse_threshold = limits.abuse_threshold
+        self._dropped = 0
+
+    def allow(self) -> bool:
+        return self._bucket.allow()
+
+    def refusal(self) -> PeercallError | None:
+        """After :meth:`allow` said no: the error frame to send, if any (fatal for abuse)."""
+        self._dropped += 1
+        if self._dropped >= self._abuse_threshold:
+            return PeercallError("rate_limit_abuse", "too many frames; connection closed")
+        if self._dropped == 1 or self._dropped % 50 == 0:
+            return PeercallError("rate_limited", "too many frames; this one was dropped")
+        return None

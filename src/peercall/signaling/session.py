@@ -13,44 +13,36 @@ import functools
 import logging
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any, cast
 
 from peercall.auth.revocation import Revocations
 from peercall.auth.tokens import TokenIssuer
-from peercall.collab import archive_chat, collab_settings
+from peercall.collab import collab_settings
 from peercall.errors import PeercallError
 from peercall.hub.base import Deliver, Frame, HubUnavailable, Member
 from peercall.quality.service import StatsService
-from peercall.quality.wire import Stats
-from peercall.rooms.moderation import Moderator
 from peercall.rooms.resume import ResumeKeeper
 from peercall.rooms.service import RoomService
 from peercall.signaling import PROTOCOL_VERSION
+from peercall.signaling.in_call import InCall
 from peercall.signaling.messages import (
     RELAYED,
     AnyClientFrame,
-    ChatArchive,
     Drain,
     Join,
     Leave,
-    MediaState,
-    Moderate,
     Ping,
-    RecoveryReport,
-    RejoinReport,
     RelayFrame,
     Resume,
-    SnapshotFailed,
-    SnapshotRequest,
     TimeRequest,
     read_client_frame,
     relay_payload,
 )
-from peercall.signaling.ratelimit import TokenBucket
+from peercall.signaling.ratelimit import FrameGate, SessionLimits
 from peercall.snapshots.requests import SnapshotRequests
-from peercall.store.base import ReconnectRecord
 from peercall.turn.ice_servers import IceServerProvider
+
+__all__ = ["SessionLimits", "SessionState", "SignalingSession"]
 
 log = logging.getLogger(__name__)
 
@@ -67,37 +59,26 @@ class SessionState(enum.Enum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True)
-class SessionLimits:
-    rate_per_s: float = 50.0
-    burst: int = 200
-    # Frames dropped by the rate limiter before the connection is closed.
-    abuse_threshold: int = 200
-
-
 class SignalingSession:
     # One per socket, as long as the call: no per-instance dict (~1 KiB of the ~14 KiB a
     # socket cost at 4,000 sockets).
     __slots__ = (
         "_acked",
         "_acked_at",
-        "_bucket",
         "_deliver",
-        "_dropped",
         "_epoch",
         "_failed",
+        "_gate",
         "_held",
         "_ice",
+        "_in_call",
         "_keeper",
-        "_limits",
         "_loss_cause",
-        "_rejoin_reported",
         "_resume_secret",
         "_room_settings",
         "_rooms",
         "_snapshots",
         "_stats",
-        "_stats_gate",
         "_tokens",
         "member",
         "room_id",
@@ -118,7 +99,7 @@ class SignalingSession:
         self._rooms = rooms
         self._snapshots = snapshots
         self._stats = stats
-        self._stats_gate: TokenBucket | None = None  # made at the first stats frame
+        self._in_call: InCall | None = None  # made at the first in-call frame (in_call.py)
         self._keeper = keeper
         self._resume_secret = secrets.token_urlsafe(24)
         self._epoch = 0
@@ -127,14 +108,11 @@ class SignalingSession:
         self._tokens = tokens
         self._ice = ice
         self._deliver = deliver
-        self._limits = limits or SessionLimits()
-        self._bucket = TokenBucket(self._limits.rate_per_s, self._limits.burst)
-        self._dropped = 0
+        self._gate = FrameGate(limits or SessionLimits())
         self.state = SessionState.AWAITING_JOIN
         self.room_id: str | None = None
         self.member: Member | None = None
         self._loss_cause = "socket_closed"
-        self._rejoin_reported = False
         self._acked = 0  # the highest seq the client acknowledged (ping `ack`)
         self._acked_at = -ACK_INTERVAL_S
         # Frames the hub routes to us while joining, held back until `joined` is sent.
@@ -176,12 +154,10 @@ class SignalingSession:
         from; None when refused (the client got its error frame)."""
         if self.state is SessionState.CLOSED:
             return None
-        if not self._bucket.allow():
-            self._dropped += 1
-            if self._dropped >= self._limits.abuse_threshold:
-                self.fail(PeercallError("rate_limit_abuse", "too many frames; connection closed"))
-            elif self._dropped == 1 or self._dropped % 50 == 0:
-                self.fail(PeercallError("rate_limited", "too many frames; this one was dropped"))
+        if not self._gate.allow():
+            refusal = self._gate.refusal()
+            if refusal is not None:
+                self.fail(refusal)
             return None
         try:
             return read_client_frame(text)
@@ -247,46 +223,17 @@ class SignalingSession:
             raise PeercallError("not_joined", "send 'join' first")
         elif isinstance(frame, Leave):
             await self.close(frame.reason)
-        elif isinstance(frame, RecoveryReport):
-            await self._store_recovery(frame)
-        elif isinstance(frame, RejoinReport):
-            await self._store_rejoin(frame)
-        elif isinstance(frame, MediaState):
-            media = frame.model_dump(exclude={"type"})
-            if await self._rooms.hub.set_media(self.room_id, self.member.peer_id, media):
-                await self._rooms.hub.broadcast(
-                    self.room_id,
-                    {"type": "peer-media", "peer_id": self.member.peer_id, "media": media},
-                    exclude=self.member.peer_id,
-                )
-        elif isinstance(frame, ChatArchive):
-            await archive_chat(
-                self._rooms.store,
-                collab_settings(self._room_settings),
-                room_id=self.room_id,
-                call_id=self._rooms.call_id(self.room_id),
-                identity=self.member.identity,
-                name=self.member.name,
-                frame=frame,
+        else:
+            await self._in_call_frames().handle(frame)
+
+    def _in_call_frames(self) -> InCall:
+        """The member's handler of rare in-call frames, made at the first of them."""
+        assert self.room_id is not None and self.member is not None
+        if self._in_call is None:
+            self._in_call = InCall(
+                self._rooms, self.room_id, self.member, self._room_settings, self._snapshots, self._stats
             )
-        elif isinstance(frame, Moderate):
-            await Moderator(self._rooms).act(self.room_id, self.member, frame.to, frame.action)
-        elif isinstance(frame, SnapshotRequest | SnapshotFailed):
-            if self._snapshots is None:
-                raise PeercallError("forbidden", "snapshots are not enabled on this server")
-            if isinstance(frame, SnapshotRequest):
-                await self._snapshots.request(self.room_id, self.member, frame.to, frame.request_id)
-            else:
-                await self._snapshots.failed(self.room_id, self.member, frame.request_id, frame.reason)
-        elif isinstance(frame, Stats):
-            if self._stats is not None:
-                if self._stats_gate is None:
-                    self._stats_gate = self._stats.gate()
-                if not self._stats_gate.allow():
-                    raise self._stats.refuse()
-                await self._stats.ingest(self.room_id, self.member, frame)
-        else:  # a relayed frame before `joined` took the `not_joined` branch
-            raise AssertionError(f"unhandled frame type {type(frame).__name__}")
+        return self._in_call
 
     def _session_frame(self, kind: str, member: Member, room_id: str, others: list[Member]) -> Frame:
         """`joined` / `resumed`: who we are, who is there, how to reach them."""
@@ -387,33 +334,6 @@ class SignalingSession:
             return
         self._acked, self._acked_at = seq, time.monotonic()
         await self._rooms.hub.acknowledge(self.room_id, self.member.peer_id, seq)
-
-    async def _store_recovery(self, frame: RecoveryReport) -> None:
-        steps = [{**step.model_dump(), "towards": frame.peer_id} for step in frame.steps]
-        await self._store_episode("media", frame.cause, frame.duration_ms, frame.outcome, steps)
-
-    async def _store_rejoin(self, frame: RejoinReport) -> None:
-        """One per session: a session is born of at most one rejoin."""
-        if self._rejoin_reported:
-            raise PeercallError("bad_message", "a rejoin was already reported on this connection")
-        self._rejoin_reported = True
-        steps = [{"step": "rejoin", "ok": True, "attempts": frame.attempts, "ms": frame.duration_ms}]
-        await self._store_episode("signaling", frame.cause, frame.duration_ms, "rejoined", steps)
-
-    async def _store_episode(
-        self, kind: str, cause: str, duration_ms: int, outcome: str, steps: list[dict[str, Any]]
-    ) -> None:
-        """A reconnect episode the client reports, ending now, in the call's timeline."""
-        assert self.room_id is not None and self.member is not None
-        call_id = self._rooms.call_id(self.room_id)
-        if call_id is None:
-            return
-        ended = time.time()
-        started = ended - duration_ms / 1000
-        record = ReconnectRecord(
-            call_id, self.member.peer_id, self.member.identity, kind, cause, started, ended, outcome, steps
-        )
-        await self._rooms.store.add_reconnect(record)
 
     async def close(self, reason: str = "disconnected") -> None:
         """Leave the room for good (if joined) and stop accepting frames. Idempotent."""

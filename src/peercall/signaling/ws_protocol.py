@@ -6,14 +6,15 @@ each one kept a queue, an event, a task running the app and a Starlette ``WebSoc
 small frame a second. Here the ``websockets`` Sans-I/O ``ServerProtocol`` does the
 handshake, control frames (pings, the close) and every protocol error, while whole data
 frames, the bulk of the traffic, are framed and unframed by us (ws_frames.py says why and
-how the two stay in step); the socket talks to its
+how the two stay in step; ws_inbound.py cuts the stream); the socket talks to its
 :class:`~peercall.signaling.session.SignalingSession` directly:
 
 * outbound frames are written at once with ``transport.write``; while the transport is
   paused (the client reads slower than we write) at most ``send_queue_max`` frames more
   are taken, then the client is a slow consumer (close 4013), as with :class:`Outbox`;
-* inbound text frames are handled in order by a task that exists only while there is a
-  frame to handle (``SignalingSession.receive`` may wait on the hub or the store);
+* inbound text frames are handled in order: at once when nothing needs waiting for (a
+  relay on the in-process hub, a ping: ``SignalingSession.handle_now``), else by a task
+  that exists only while there are frames to handle (the hub, the store may be waited on);
 * join and idle timeouts come from the node's one :class:`IdleSweeper`.
 
 Everything else about a socket (admission, refusals, frame checks, the end) is
@@ -33,8 +34,6 @@ from uvicorn.config import Config
 from uvicorn.protocols.utils import get_remote_addr
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
-from websockets.frames import Frame as WireFrame
-from websockets.frames import Opcode
 from websockets.http11 import Request
 from websockets.protocol import OPEN
 from websockets.server import ServerProtocol
@@ -45,7 +44,8 @@ from peercall.signaling.connection import NORMAL_CLOSE, close_code_for
 from peercall.signaling.messages import AnyClientFrame
 from peercall.signaling.session import SessionState, SignalingSession
 from peercall.signaling.websocket import SignalingEndpoint
-from peercall.signaling.ws_frames import INCOMPLETE, REFUSED, apply_mask, frame_bounds, is_final_data, text_frame
+from peercall.signaling.ws_frames import text_frame
+from peercall.signaling.ws_inbound import InboundFrames
 
 log = logging.getLogger(__name__)
 # websockets logs "connection open/closed" at INFO for every socket: not worth a line each.
@@ -59,7 +59,7 @@ _SLOW_CONSUMER = ERRORS["slow_consumer"].close_code or 4013
 _FLOODER = ERRORS["too_many_connections"].close_code or 4029
 
 
-class SignalingProtocol(asyncio.Protocol):
+class SignalingProtocol(InboundFrames, asyncio.Protocol):
     """One upgraded connection. Bind to an app with :meth:`serving` (``endpoint_of``)."""
 
     path: ClassVar[bytes] = b"/ws"
@@ -72,11 +72,8 @@ class SignalingProtocol(asyncio.Protocol):
         "_handoff",
         "_ip",
         "_loop",
-        "_parts",
         "_pending",
-        "_raw",
         "_read_paused",
-        "_rx",
         "_server_state",
         "_session",
         "_timer",
@@ -99,6 +96,7 @@ class SignalingProtocol(asyncio.Protocol):
         return cast(type[SignalingProtocol], type(cls.__name__, (cls,), attrs))
 
     def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any]) -> None:
+        super().__init__()
         # Kept: asyncio.get_running_loop() costs a getpid() system call (CPython 3.11), twice a frame.
         self._loop = asyncio.get_running_loop()
         self._server_state = server_state
@@ -114,10 +112,7 @@ class SignalingProtocol(asyncio.Protocol):
         self._unsent: int | None = None  # frames written while the transport is paused
         self._worker: asyncio.Task[None] | None = None  # runs while frames are handled
         self._pending: list[str] | None = None  # frames waiting for the worker, in order
-        self._parts: list[bytes] | None = None  # a fragmented message being received
         self._read_paused = False
-        self._rx: bytearray | None = None  # the start of a client frame whose end is still to come
-        self._raw = False  # every byte goes to the library from now on (see ws_frames.py)
         self._timer: asyncio.TimerHandle | None = None
         self.deadline = 0.0
         self.waiting = False
@@ -137,45 +132,6 @@ class SignalingProtocol(asyncio.Protocol):
             self._library(conn, data)
         else:
             self._split(conn, data)
-
-    def _split(self, conn: ServerProtocol, data: bytes) -> None:
-        """Cut the stream at frame boundaries: whole final data frames are unmasked here,
-        any other frame goes to the library whole (ws_frames.py says why)."""
-        buffered = self._rx
-        if buffered is not None:
-            self._rx = None
-            buffered += data  # a bytearray: a frame arriving in many small pieces is not copied over and over
-            data = cast(bytes, buffered)
-        pos, size, max_size = 0, len(data), conn.max_message_size
-        while pos < size:
-            start, end = frame_bounds(data, pos, max_size)
-            if end == INCOMPLETE:
-                self._rx = bytearray(data[pos:])
-                return
-            if end == REFUSED:  # the library fails the connection with the right code
-                self._raw = True
-                self._library(conn, data[pos:])
-                return
-            head = data[pos]
-            if is_final_data(head) and self._parts is None and self._close_code is None:
-                self._message(head == 0x81, apply_mask(data[start:end], data[start - 4 : start]))
-            else:
-                self._library(conn, bytes(data[pos:end]))
-            pos = end
-
-    def _library(self, conn: ServerProtocol, data: bytes | bytearray) -> None:
-        """Let ``websockets`` parse ``data``: the handshake, control frames, fragments."""
-        conn.receive_data(bytes(data))
-        for event in conn.events_received():
-            if type(event) is WireFrame:
-                self._frame(event)
-            elif isinstance(event, Request):
-                self._handshake(conn, event)
-        current = self._conn  # a new one after the handshake
-        assert current is not None
-        self._flush(current)
-        if current.parser_exc is not None or current.close_rcvd is not None:  # closed by the library or the client
-            self._end(NORMAL_CLOSE)
 
     def eof_received(self) -> bool | None:
         return None  # the transport closes itself; connection_lost follows
@@ -278,27 +234,6 @@ class SignalingProtocol(asyncio.Protocol):
             self.waiting = True
             endpoint.idle.add(self)
 
-    def _frame(self, frame: WireFrame) -> None:
-        """One frame from the client (control frames are the library's)."""
-        opcode = frame.opcode
-        data: bytes | bytearray | memoryview
-        if opcode is not Opcode.TEXT and opcode is not Opcode.BINARY and opcode is not Opcode.CONT:
-            return
-        if opcode is Opcode.CONT or not frame.fin:  # a fragmented message: rare, kept simple
-            if opcode is not Opcode.CONT:
-                self._parts = [b"t" if opcode is Opcode.TEXT else b"b"]
-            parts = self._parts
-            if parts is None:
-                return
-            parts.append(bytes(frame.data))
-            if not frame.fin:
-                return
-            self._parts = None
-            is_text, data = parts[0] == b"t", b"".join(parts[1:])
-        else:  # one frame, one message (the common case is _split's, without a Frame)
-            is_text, data = opcode is Opcode.TEXT, frame.data
-        self._message(is_text, data)
-
     def _message(self, is_text: bool, data: bytes | bytearray | memoryview) -> None:
         """A whole message from the client: to the session, if it passes the frame checks."""
         session, endpoint = self._session, self._endpoint
@@ -387,24 +322,6 @@ class SignalingProtocol(asyncio.Protocol):
             self._transport.resume_reading()
 
     # -- the end --------------------------------------------------------------------------
-
-    def _flush(self, conn: ServerProtocol) -> None:
-        """Write what the library has for the wire; its end-of-stream marker closes the TCP."""
-        out = conn.data_to_send()
-        if not out or self._transport is None:
-            return
-        eof = out[-1] == b""
-        self._transport.write(out[0] if len(out) == 1 else b"".join(out))
-        if eof:
-            self._transport.close()
-
-    def _fail(self, code: int, reason: str) -> None:
-        """A protocol violation: close frame and end of stream at once."""
-        conn = self._conn
-        assert conn is not None
-        conn.fail(code, reason)
-        self._flush(conn)
-        self._end(code)
 
     def _end(self, code: int) -> None:
         """Stop sending: a close frame with ``code`` (if the socket is still open), then the
