@@ -58,3 +58,35 @@ async def test_scale_a_lost_message_is_filled_in_before_the_next(
     await bob.wait(3)
     await asyncio.sleep(0.2)
     assert [f["n"] for f in bob.frames] == [0, 1, 2]  # 1 from the ring, before 2
+
+
+async def test_scale_frames_lost_beyond_the_ring_close_the_socket_to_resume(
+    nodes: tuple[RedisHub, RedisHub], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gap the ring no longer covers (more frames published meanwhile than it keeps) is
+    not papered over: the socket gets the lost-socket error (its client resumes and hears
+    of the gap) and nothing after the hole."""
+    one, two = nodes
+    bob = Inbox()
+    await join(one, "r3", member("a"), Inbox())
+    await join(two, "r3", member("b"), bob)
+    real_dispatch, real_read = two._sockets.dispatch, two._sockets._read_ring
+
+    def lossy(data: str) -> None:
+        if '"n":1' not in data:
+            real_dispatch(data)
+
+    async def trimmed(room_id: str, peer_id: str) -> list[str]:  # as if the ring had been cut past seq 2
+        return [text for text in await real_read(room_id, peer_id) if '"seq":2' not in text]
+
+    monkeypatch.setattr(two._sockets, "dispatch", lossy)
+    monkeypatch.setattr(two._sockets, "_read_ring", trimmed)
+    for n in range(4):
+        await one.send("r3", "b", {"type": "offer", "n": n})
+    frames = await bob.wait(2)
+    await asyncio.sleep(0.3)
+    assert [f.get("n") for f in frames] == [0, None], frames
+    assert frames[1]["type"] == "error" and frames[1]["code"] == "hub_unavailable" and frames[1]["fatal"]
+    await one.send("r3", "b", {"type": "offer", "n": 4})  # the socket is no longer fed
+    await asyncio.sleep(0.2)
+    assert len(bob.frames) == 2

@@ -8,6 +8,8 @@ replay ring. Without help the socket just misses them: its client sees no error 
 resume is triggered. So when the channel comes back, and whenever a member's numbered
 frames skip a number, the member's ring is read and what it has not had is handed over
 first (numbers at or below what the socket had are dropped, so nothing arrives twice).
+When the ring no longer holds them either, the socket is closed as lost and its client
+resumes (which reports the gap).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 
+from peercall.errors import PeercallError
 from peercall.hub.base import Deliver, EncodedFrame, Frame, HubUnavailable
 from peercall.hub.redis_codec import LocalAttachment
 
@@ -123,11 +126,24 @@ class LocalSockets:
                 for text in texts:
                     frame = EncodedFrame(orjson.loads(text), text)
                     seq = frame.get("seq")
-                    if isinstance(seq, int) and seq > local.seq:
-                        local.seq = seq
-                        local.deliver(frame)
+                    if not isinstance(seq, int) or seq <= local.seq:
+                        continue
+                    if seq > local.seq + 1:  # the ring no longer has the missing ones
+                        self._hole(key, local)
+                        break
+                    local.seq = seq
+                    local.deliver(frame)
         finally:
             self._catching.difference_update(keys)
+
+    def _hole(self, key: Key, local: LocalAttachment) -> None:
+        """Frames this socket missed are gone from the ring too (more than it holds were
+        published meanwhile): go on and the client would never know. Its socket is closed
+        as a lost one instead; the client resumes and hears of the gap (``replay_gap``)."""
+        log.warning("redis hub: frames lost beyond the replay ring; the socket must resume")
+        self.detach(*key, epoch=local.epoch)
+        lost = PeercallError("hub_unavailable", "signaling frames were lost on the server's backplane; resume")
+        local.deliver(lost.to_frame())  # a lost socket's error: the member stays
 
     async def close(self) -> None:
         for task in list(self._tasks):
