@@ -94,6 +94,15 @@ async def test_scale_store_rooms_calls_chat_bans(store: SqlStore) -> None:
     await store.ban("r1", "mallory", 14.0)
     await store.ban("r1", "mallory", 15.0)  # twice: no error, one row
     assert await store.is_banned("r1", "mallory") and not await store.is_banned("r2", "mallory")
+    # A join's three questions in one read: the room, a ban, the token's revocation.
+    await store.revoke("jti:t1", "removed", 100.0)
+    facts = await store.join_facts("r1", "mallory", "jti:t1", 50.0)
+    assert facts.room is not None and facts.room.id == "r1" and facts.banned and facts.revoked == "removed"
+    facts = await store.join_facts("r1", "alice", "jti:t2", 50.0)
+    assert facts.room is not None and not facts.banned and facts.revoked is None
+    assert (await store.join_facts("r1", "alice", "jti:t1", 150.0)).revoked is None  # expired
+    facts = await store.join_facts("no-such-room", "mallory", "jti:t1", 50.0)
+    assert facts.room is None and not facts.banned and facts.revoked == "removed"
 
     message = ChatRecord("r1", "c1", "m1", "alice", "Alice", 12.0, 12.1, "hello")
     assert await store.add_chat_message(message) is True

@@ -31,7 +31,7 @@ class Revocations:
 
     async def revoke_token(self, token_id: str, expires_at: float, reason: str = "revoked") -> None:
         if token_id:
-            await self._store.revoke(f"jti:{token_id}", reason, expires_at)
+            await self._store.revoke(token_key(token_id), reason, expires_at)
 
     async def revoke_member(self, room_id: str, member: Member, reason: str = "removed") -> None:
         """Revoke the link the member joined with and its resume session."""
@@ -40,14 +40,20 @@ class Revocations:
 
     async def check_token(self, claims: JoinClaims) -> JoinClaims:
         """Raise ``removed``/``token_revoked`` when the token was revoked; else return it."""
-        _raise(await self._store.revocation(f"jti:{claims.token_id}", time.time()))
+        refuse_revoked(await self._store.revocation(token_key(claims.token_id), time.time()))
         return claims
 
     async def check_resume(self, room_id: str, peer_id: str) -> None:
-        _raise(await self._store.revocation(f"resume:{room_id}.{peer_id}", time.time()))
+        refuse_revoked(await self._store.revocation(f"resume:{room_id}.{peer_id}", time.time()))
 
 
-def _raise(reason: str | None) -> None:
+def token_key(token_id: str) -> str:
+    """The revocation key of a join token (its ``jti``)."""
+    return f"jti:{token_id}"
+
+
+def refuse_revoked(reason: str | None) -> None:
+    """Raise the client's error for a revocation ``reason`` (None: not revoked)."""
     if reason == "removed":
         raise PeercallError("removed", "you were removed from this call by the host")
     if reason is not None:

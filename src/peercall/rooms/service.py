@@ -13,7 +13,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from peercall.auth.tokens import RECORDER_IDENTITY, RECORDER_ROLE
+from peercall.auth.revocation import refuse_revoked, token_key
+from peercall.auth.tokens import RECORDER_IDENTITY, RECORDER_ROLE, JoinClaims
 from peercall.errors import PeercallError
 from peercall.hub.base import Deliver, Frame, Hub, JoinOutcome, Member, RoomFullError
 from peercall.store.base import CallRecord, ParticipantRecord, RoomRecord, Store
@@ -56,6 +57,17 @@ class RoomService:
         log.info("room created", extra={"room_id": room.id})
         return room
 
+    async def admit(self, claims: JoinClaims) -> RoomRecord:
+        """The live room a join token lets its holder into, in one store read; refused when
+        the token was revoked, the room is gone, or the host removed the identity."""
+        facts = await self.store.join_facts(claims.room_id, claims.identity, token_key(claims.token_id), time.time())
+        refuse_revoked(facts.revoked)
+        if facts.room is None or facts.room.deleted_at is not None:
+            raise PeercallError("room_not_found", f"room {claims.room_id!r} does not exist")
+        if facts.banned:
+            raise _removed()
+        return facts.room
+
     async def get_live_room(self, room_id: str) -> RoomRecord:
         room = await self.store.get_room(room_id)
         if room is None or room.deleted_at is not None:
@@ -79,11 +91,13 @@ class RoomService:
     ) -> tuple[JoinOutcome, str, int]:
         """Admit a member; returns who else is there, the call id and the attachment epoch.
 
-        ``room``: the live room as the caller just read it (a join reads the store once).
+        ``room``: the room :meth:`admit` returned for the member (a join reads the store
+        once); without it, the room and the member's ban are read here.
         """
-        room = room if room is not None and room.id == room_id else await self.get_live_room(room_id)
-        if await self.store.is_banned(room_id, member.identity):
-            raise PeercallError("removed", "you were removed from this call by the host")
+        if room is None or room.id != room_id:
+            room = await self.get_live_room(room_id)
+            if await self.store.is_banned(room_id, member.identity):
+                raise _removed()
         if (member.role == RECORDER_ROLE) != (member.identity == RECORDER_IDENTITY):
             raise PeercallError("forbidden", "this identity is reserved for the server's recorder")
         evict = PeercallError("session_replaced", "you joined this call from another connection").to_frame()
@@ -243,6 +257,10 @@ class RoomService:
 def _sent_by(frame: Frame, sender: str) -> Frame:
     frame["from"] = sender
     return frame
+
+
+def _removed() -> PeercallError:
+    return PeercallError("removed", "you were removed from this call by the host")
 
 
 def _peer_not_found(peer_id: str) -> PeercallError:

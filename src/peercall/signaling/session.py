@@ -259,8 +259,8 @@ class SignalingSession:
         return {"ice_servers": servers, "ice_transport_policy": policy}
 
     async def _join(self, frame: Join) -> None:
-        claims = await Revocations(self._rooms.store).check_token(self._tokens.verify(frame.token))
-        room = await self._rooms.get_live_room(claims.room_id)
+        claims = self._tokens.verify(frame.token)
+        room = await self._rooms.admit(claims)
         self._room_settings = room.settings
         member = Member(
             peer_id=f"p_{secrets.token_urlsafe(9)}",

@@ -17,7 +17,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from peercall.store import migrate
-from peercall.store.base import AuditRecord, CallRecord, ChatRecord, ParticipantRecord, ReconnectRecord, RoomRecord
+from peercall.store.base import (
+    AuditRecord,
+    CallRecord,
+    ChatRecord,
+    JoinFacts,
+    ParticipantRecord,
+    ReconnectRecord,
+    RoomRecord,
+)
 from peercall.store.batch import WriteBatcher
 from peercall.store.engine import make_engine
 from peercall.store.tables.core import (
@@ -196,6 +204,22 @@ class SqlStore:
         query = bans.select().where(bans.c.room_id == room_id, bans.c.identity == identity)
         async with self.engine.connect() as conn:
             return (await conn.execute(query)).first() is not None
+
+    async def join_facts(self, room_id: str, identity: str, revocation_key: str, now: float) -> JoinFacts:
+        banned = sa.exists().where(bans.c.room_id == room_id, bans.c.identity == identity)
+        revoked = (
+            sa.select(revocations.c.reason)
+            .where(revocations.c.key == revocation_key, revocations.c.expires_at >= now)
+            .scalar_subquery()
+        )
+        one = sa.select(sa.literal(1).label("one")).subquery()  # a row even when the room does not exist
+        query = sa.select(rooms, banned.label("banned"), revoked.label("revoked")).select_from(
+            one.outerjoin(rooms, rooms.c.id == room_id)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).one()
+        room = _room(row) if row.id is not None else None
+        return JoinFacts(room, bool(row.banned), str(row.revoked) if row.revoked is not None else None)
 
     async def list_reconnects(self, call_id: str) -> list[ReconnectRecord]:
         query = reconnects.select().where(reconnects.c.call_id == call_id).order_by(reconnects.c.started_at)
