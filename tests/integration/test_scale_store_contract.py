@@ -103,6 +103,8 @@ async def test_scale_store_rooms_calls_chat_bans(store: SqlStore) -> None:
     assert (await store.join_facts("r1", "alice", "jti:t1", 150.0)).revoked is None  # expired
     facts = await store.join_facts("no-such-room", "mallory", "jti:t1", 50.0)
     assert facts.room is None and not facts.banned and facts.revoked == "removed"
+    facts = await store.join_facts("r1", None, "jti:t1", 50.0)  # a resume: no identity to ask about
+    assert facts.room is not None and not facts.banned and facts.revoked == "removed"
 
     message = ChatRecord("r1", "c1", "m1", "alice", "Alice", 12.0, 12.1, "hello")
     assert await store.add_chat_message(message) is True

@@ -36,7 +36,7 @@ class Revocations:
     async def revoke_member(self, room_id: str, member: Member, reason: str = "removed") -> None:
         """Revoke the link the member joined with and its resume session."""
         await self.revoke_token(member.token_id, member.token_expires_at or time.time() + 86400, reason)
-        await self._store.revoke(f"resume:{room_id}.{member.peer_id}", reason, time.time() + RESUME_REVOCATION_S)
+        await self._store.revoke(resume_key(room_id, member.peer_id), reason, time.time() + RESUME_REVOCATION_S)
 
     async def check_token(self, claims: JoinClaims) -> JoinClaims:
         """Raise ``removed``/``token_revoked`` when the token was revoked; else return it."""
@@ -44,12 +44,17 @@ class Revocations:
         return claims
 
     async def check_resume(self, room_id: str, peer_id: str) -> None:
-        refuse_revoked(await self._store.revocation(f"resume:{room_id}.{peer_id}", time.time()))
+        refuse_revoked(await self._store.revocation(resume_key(room_id, peer_id), time.time()))
 
 
 def token_key(token_id: str) -> str:
     """The revocation key of a join token (its ``jti``)."""
     return f"jti:{token_id}"
+
+
+def resume_key(room_id: str, peer_id: str) -> str:
+    """The revocation key of a member's resume session."""
+    return f"resume:{room_id}.{peer_id}"
 
 
 def refuse_revoked(reason: str | None) -> None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from peercall.auth.revocation import refuse_revoked, token_key
+from peercall.auth.revocation import refuse_revoked, resume_key, token_key
 from peercall.auth.tokens import RECORDER_IDENTITY, RECORDER_ROLE, JoinClaims
 from peercall.errors import PeercallError
 from peercall.hub.base import Deliver, Frame, Hub, JoinOutcome, Member, RoomFullError
@@ -66,6 +66,13 @@ class RoomService:
             raise PeercallError("room_not_found", f"room {claims.room_id!r} does not exist")
         if facts.banned:
             raise _removed()
+        return facts.room
+
+    async def resuming(self, room_id: str, peer_id: str) -> RoomRecord | None:
+        """The room of a member's resume session, in one store read (None: gone; the hub's
+        to refuse); refused when the session was revoked (the host removed the member)."""
+        facts = await self.store.join_facts(room_id, None, resume_key(room_id, peer_id), time.time())
+        refuse_revoked(facts.revoked)
         return facts.room
 
     async def get_live_room(self, room_id: str) -> RoomRecord:

@@ -15,7 +15,6 @@ import secrets
 import time
 from typing import Any, cast
 
-from peercall.auth.revocation import Revocations
 from peercall.auth.tokens import TokenIssuer
 from peercall.collab import collab_settings
 from peercall.errors import PeercallError
@@ -302,8 +301,7 @@ class SignalingSession:
         peer_id, _, secret = rest.partition(".")
         if not (room_id and peer_id and secret):
             raise PeercallError("resume_failed", "malformed resume token; join again")
-        await Revocations(self._rooms.store).check_resume(room_id, peer_id)
-        room = await self._rooms.store.get_room(room_id)  # a deleted room is the keeper's to refuse
+        room = await self._rooms.resuming(room_id, peer_id)  # a deleted room is the keeper's to refuse
         self._room_settings = room.settings if room else {}
         self._resume_secret = secret
 

@@ -25,7 +25,7 @@ class JoinFacts:
     """What a join must know of the store, read at once (:meth:`Store.join_facts`)."""
 
     room: RoomRecord | None  # None: no such room
-    banned: bool  # the identity was removed from the room by its host
+    banned: bool  # the identity was removed from the room by its host (False: not asked)
     revoked: str | None  # the token's revocation reason, if it is revoked
 
 
@@ -111,9 +111,9 @@ class Store(Protocol):
     async def add_reconnect(self, record: ReconnectRecord) -> None: ...
     async def ban(self, room_id: str, identity: str, at: float) -> None: ...
     async def is_banned(self, room_id: str, identity: str) -> bool: ...
-    async def join_facts(self, room_id: str, identity: str, revocation_key: str, now: float) -> JoinFacts:
-        """The room, the identity's ban from it and the token's revocation: one read, since
-        every join needs all three (each read is ~0.3 ms of a node's CPU)."""
+    async def join_facts(self, room_id: str, identity: str | None, revocation_key: str, now: float) -> JoinFacts:
+        """The room, the identity's ban from it (None: not asked) and a revocation: one
+        read, since every join and resume needs them (each read is ~0.3 ms of a node's CPU)."""
         ...
 
     async def list_reconnects(self, call_id: str) -> list[ReconnectRecord]: ...

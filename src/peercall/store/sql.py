@@ -205,8 +205,8 @@ class SqlStore:
         async with self.engine.connect() as conn:
             return (await conn.execute(query)).first() is not None
 
-    async def join_facts(self, room_id: str, identity: str, revocation_key: str, now: float) -> JoinFacts:
-        banned = sa.exists().where(bans.c.room_id == room_id, bans.c.identity == identity)
+    async def join_facts(self, room_id: str, identity: str | None, revocation_key: str, now: float) -> JoinFacts:
+        banned = sa.exists().where(bans.c.room_id == room_id, bans.c.identity == identity) if identity else sa.false()
         revoked = (
             sa.select(revocations.c.reason)
             .where(revocations.c.key == revocation_key, revocations.c.expires_at >= now)
