@@ -44,6 +44,7 @@ from peercall.hub.redis_codec import (
     member_from,
     ordered_members,
 )
+from peercall.hub.redis_line import CallLine
 from peercall.hub.redis_local import CATCH_UP_DELAY_S, LocalSockets
 from peercall.hub.redis_sweep import SweepIndex
 
@@ -59,6 +60,8 @@ READ_RETRY_MAX_S = 1.0
 
 POOL_SIZE = 64
 POOL_WAIT_S = 10.0
+# Connections the script calls leave to the rest (heartbeat, sweep, pub/sub, REST reads).
+POOL_RESERVED = 8
 
 
 class RedisHub:
@@ -84,6 +87,7 @@ class RedisHub:
         self._alive_prefix = f"{prefix}:alive:"
         self._index = f"{prefix}:"  # the sweep index's keys (redis_scripts.py)
         self._sweeps = SweepIndex(client, self._index, self.node_id, self._alive_prefix)
+        self._line = CallLine(max(1, POOL_SIZE - POOL_RESERVED), POOL_WAIT_S)
 
     @classmethod
     async def connect(
@@ -131,7 +135,14 @@ class RedisHub:
 
     async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
         # Not a hub_call itself: only hub_call methods call it (one wrapper per relayed frame, not two).
-        return await self._scripts[name](keys=keys, args=args)
+        await self._line.enter()  # first come, first served (redis_line.py says why)
+        answered = False
+        try:
+            result = await self._scripts[name](keys=keys, args=args)
+            answered = True
+            return result
+        finally:
+            self._line.leave(answered)
 
     # ---- local delivery -------------------------------------------------
     async def _read(self) -> None:
