@@ -1,7 +1,9 @@
 """Signaling load: N WebSocket clients in rooms of two relay candidate-sized frames to
 their partner at a fixed rate, against peercall and, in the same run, the PeerJS server.
 
-Figures (JSON keys): ``connections`` held, ``msgs_per_s`` relayed, ``p50_ms``/``p99_ms``
+Figures (JSON keys): ``connections`` held, ``msgs_per_s`` relayed (per second from the first
+send to the last frame's arrival: a backlog delivered late does not count as throughput),
+``p50_ms``/``p99_ms``
 relay latency (sender stamp → partner receipt, one machine clock), ``rss_per_conn_kib``
 (server RSS growth / connections), ``lost`` (sent − received after a drain), and the
 ratios against PeerJS: ``throughput_ratio`` (ours/theirs, higher is better),
