@@ -38,19 +38,18 @@ class TokenBucket:
         return False
 
 
-class FrameGate:
+class FrameGate(TokenBucket):
     """A socket's frame rate limit: a frame over it is dropped; the client hears of its
-    first drop and of every 50th, and ``abuse_threshold`` drops end the connection."""
+    first drop and of every 50th, and ``abuse_threshold`` drops end the connection.
+    A bucket itself (not one more object per socket): :meth:`allow` says whether a frame
+    passes."""
 
-    __slots__ = ("_abuse_threshold", "_bucket", "_dropped")
+    __slots__ = ("_abuse_threshold", "_dropped")
 
     def __init__(self, limits: SessionLimits) -> None:
-        self._bucket = TokenBucket(limits.rate_per_s, limits.burst)
+        super().__init__(limits.rate_per_s, limits.burst)
         self._abuse_threshold = limits.abuse_threshold
         self._dropped = 0
-
-    def allow(self) -> bool:
-        return self._bucket.allow()
 
     def refusal(self) -> PeercallError | None:
         """After :meth:`allow` said no: the error frame to send, if any (fatal for abuse)."""
