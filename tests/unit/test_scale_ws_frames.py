@@ -15,6 +15,7 @@ import pytest
 from websockets.frames import Frame, Opcode
 
 from peercall.signaling.ws_frames import INCOMPLETE, REFUSED, frame_bounds
+from peercall.signaling.ws_protocol import SignalingProtocol
 from tests.unit.test_scale_ws_protocol import closed_with, join, joined_pair, recv, serving
 
 
@@ -135,3 +136,22 @@ async def test_scale_ws_frames_sent_before_the_clients_close_are_all_relayed(
         frame = await recv(b)  # then A is away (suspended: it may resume), not gone first
         assert frame["type"] == "peer-reconnecting", frame
         await b.close()
+
+
+async def test_scale_ws_frames_the_library_is_made_only_when_needed(tmp_path: Path) -> None:
+    """A socket that carries only whole data frames holds no ``websockets`` protocol (~1.5 KiB
+    each); a ping gets its pong and the close its handshake from one made on the spot."""
+    async with serving(tmp_path) as node:
+        a, _, b, joined_b = await joined_pair(node)
+        for n in range(3):
+            await a.send(json.dumps({"type": "offer", "to": joined_b["peer_id"], "sdp": f"v=0 {n}"}))
+            assert (await recv(b))["sdp"] == f"v=0 {n}"
+        protocols = [c for c in node.server.server_state.connections if isinstance(c, SignalingProtocol)]
+        assert len(protocols) == 2 and all(p._conn is None for p in protocols)
+        pong = await a.ping(b"are you there")
+        await asyncio.wait_for(pong, 5)
+        assert sum(p._conn is not None for p in protocols) == 1
+        await b.close()
+        assert b.close_code == 1000
+        assert all(p._conn is not None for p in protocols)
+        await a.close()

@@ -28,6 +28,7 @@ class InboundFrames:
 
     # The protocol's state this side reads (slots of the protocol class).
     _conn: ServerProtocol | None
+    _max_size: int | None  # a client message's limit (the library's ``max_size``)
     _transport: asyncio.Transport | None
     _close_code: int | None
 
@@ -50,9 +51,13 @@ class InboundFrames:
         """Stop sending (the library or the client closed)."""
         raise NotImplementedError
 
+    def _wire(self) -> ServerProtocol:
+        """The library's protocol for the open socket's frames."""
+        raise NotImplementedError
+
     # -- the stream ----------------------------------------------------------------------
 
-    def _split(self, conn: ServerProtocol, data: bytes) -> None:
+    def _split(self, data: bytes) -> None:
         """Cut the stream at frame boundaries: whole final data frames are unmasked here,
         any other frame goes to the library whole (ws_frames.py says why)."""
         buffered = self._rx
@@ -60,7 +65,7 @@ class InboundFrames:
             self._rx = None
             buffered += data  # a bytearray: a frame arriving in many small pieces is not copied over and over
             data = cast(bytes, buffered)
-        pos, size, max_size = 0, len(data), conn.max_message_size
+        pos, size, max_size = 0, len(data), self._max_size
         while pos < size:
             start, end = frame_bounds(data, pos, max_size)
             if end == INCOMPLETE:
@@ -68,13 +73,13 @@ class InboundFrames:
                 return
             if end == REFUSED:  # the library fails the connection with the right code
                 self._raw = True
-                self._library(conn, data[pos:])
+                self._library(self._wire(), data[pos:])
                 return
             head = data[pos]
             if is_final_data(head) and self._parts is None and self._close_code is None:
                 self._message(head == 0x81, apply_mask(data[start:end], data[start - 4 : start]))
             else:
-                self._library(conn, bytes(data[pos:end]))
+                self._library(self._wire(), bytes(data[pos:end]))
             pos = end
 
     def _library(self, conn: ServerProtocol, data: bytes | bytearray) -> None:
@@ -85,8 +90,9 @@ class InboundFrames:
                 self._frame(event)
             elif isinstance(event, Request):
                 self._handshake(conn, event)
-        current = self._conn  # a new one after the handshake
-        assert current is not None
+        current = self._conn  # None after the handshake (then flushed already)
+        if current is None:
+            return
         self._flush(current)
         if current.parser_exc is not None or current.close_rcvd is not None:  # closed by the library or the client
             self._end(NORMAL_CLOSE)
@@ -124,8 +130,7 @@ class InboundFrames:
 
     def _fail(self, code: int, reason: str) -> None:
         """A protocol violation: close frame and end of stream at once."""
-        conn = self._conn
-        assert conn is not None
+        conn = self._wire()
         conn.fail(code, reason)
         self._flush(conn)
         self._end(code)

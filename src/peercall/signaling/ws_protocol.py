@@ -72,6 +72,7 @@ class SignalingProtocol(InboundFrames, asyncio.Protocol):
         "_handoff",
         "_ip",
         "_loop",
+        "_max_size",
         "_pending",
         "_read_paused",
         "_server_state",
@@ -103,7 +104,9 @@ class SignalingProtocol(InboundFrames, asyncio.Protocol):
         # What uvicorn's own protocol needs should we pass the connection on; dropped after.
         self._handoff: tuple[Config, dict[str, Any]] | None = (config, app_state)
         self._transport: asyncio.Transport | None = None
+        # The library's protocol: the handshake's, then the frames' (made when needed: _wire).
         self._conn: ServerProtocol | None = None
+        self._max_size: int | None = config.ws_max_size
         self._endpoint: SignalingEndpoint | None = None
         self._session: SignalingSession | None = None
         self._ip = "unknown"
@@ -123,15 +126,15 @@ class SignalingProtocol(InboundFrames, asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
-        conn = self._conn
+        if self._session is not None and not self._raw:
+            self._split(data)
+            return
+        conn = self._conn  # the handshake's, or (a stream we gave up on) the frames'
         if conn is None:
-            conn = self._take(data)
+            conn = self._take(data) if self._session is None else self._wire()
             if conn is None:
                 return
-        if self._session is None or self._raw:  # the handshake, or a stream we gave up on
-            self._library(conn, data)
-        else:
-            self._split(conn, data)
+        self._library(conn, data)
 
     def eof_received(self) -> bool | None:
         return None  # the transport closes itself; connection_lost follows
@@ -164,7 +167,7 @@ class SignalingProtocol(InboundFrames, asyncio.Protocol):
         if endpoint is not None and endpoint.observer is not None:
             endpoint.observer.frame_out(frame)
         conn = self._conn
-        if self._close_code is not None or conn is None:
+        if self._close_code is not None or self._session is None or (conn is not None and conn.state is not OPEN):
             return
         unsent = self._unsent
         if unsent is not None:  # the client does not keep up: the transport buffers
@@ -176,7 +179,7 @@ class SignalingProtocol(InboundFrames, asyncio.Protocol):
             self._unsent = unsent + 1
         # The hub's frames come encoded already (EncodedFrame); the rest are ours.
         text = frame.text if type(frame) is EncodedFrame else encode_frame(frame)
-        if self._transport is not None and conn.state is OPEN:
+        if self._transport is not None:
             self._transport.write(text_frame(text.encode()))
         close_code = close_code_for(frame)
         if close_code is not None:
@@ -187,6 +190,15 @@ class SignalingProtocol(InboundFrames, asyncio.Protocol):
         if self._close_code is None and self._session is not None and self._endpoint is not None:
             self._endpoint.time_out(self._session)
             self._end(NORMAL_CLOSE)
+
+    def _wire(self) -> ServerProtocol:
+        """The library's side of an open socket, made when first needed: most sockets only
+        ever carry whole data frames (ours to cut, ws_inbound.py), and a ``ServerProtocol``
+        with its parser is ~1.5 KiB of the ~9 KiB a socket costs."""
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = ServerProtocol(state=OPEN, max_size=self._max_size, logger=_WIRE_LOG)
+        return conn
 
     def _take(self, data: bytes) -> ServerProtocol | None:
         """The upgrade request (uvicorn passes it whole): ours, or uvicorn's ASGI protocol's."""
@@ -204,7 +216,7 @@ class SignalingProtocol(InboundFrames, asyncio.Protocol):
             asgi.data_received(data)
             return None
         self._endpoint = endpoint
-        self._conn = ServerProtocol(max_size=config.ws_max_size, logger=_WIRE_LOG)
+        self._conn = ServerProtocol(max_size=self._max_size, logger=_WIRE_LOG)
         self._server_state.connections.add(self)  # type: ignore[arg-type]
         return self._conn
 
@@ -224,8 +236,9 @@ class SignalingProtocol(InboundFrames, asyncio.Protocol):
             return
         self._flush(conn)  # the 101 before any frame of the session
         # The handshake's parser keeps the request (headers and all: ~20 objects) alive as
-        # long as the socket; frames get a parser of their own.
-        self._conn = ServerProtocol(state=OPEN, max_size=conn.max_message_size, logger=_WIRE_LOG)
+        # long as the socket: dropped. Frames get a parser of their own when the library is
+        # needed (a control frame, a fragment, the close: see _wire).
+        self._conn = None
         self.deadline = self._loop.time() + endpoint.config.join_timeout_s
         self._session = session = endpoint.open_session(self.deliver)
         origin, host = (request.headers.get_all(name) for name in ("Origin", "Host"))  # one Origin: accept() checked
@@ -329,7 +342,8 @@ class SignalingProtocol(InboundFrames, asyncio.Protocol):
         if self._close_code is not None:
             return
         self._close_code = code
-        conn, transport = self._conn, self._transport
+        transport = self._transport
+        conn = self._wire() if self._conn is None and self._session is not None else self._conn
         if conn is not None and transport is not None and conn.state is OPEN:
             conn.send_close(code)
             self._flush(conn)
