@@ -124,6 +124,14 @@ class SignalingProtocol(InboundFrames, asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        # uvicorn's HTTP protocol, which read the upgrade request, holds its httptools parser
+        # and the parser holds the protocol's callbacks: a reference cycle per connection
+        # (~14 objects) that only the cyclic GC frees. A 10,000-client ramp made a 5-18 ms
+        # young collection every second of it. The request is parsed: cut the cycle, as
+        # uvicorn's own connection_lost does (it never runs for an upgraded connection).
+        http = transport.get_protocol()
+        if http is not self and getattr(http, "parser", None) is not None:
+            http.parser = None  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
         if self._session is not None and not self._raw:
