@@ -1,6 +1,7 @@
-"""A join refused *for now* (the node is full, draining or without its Redis for a moment)
-is tried again by the SDKs instead of failing the user's click: a real node limited to one
-socket refuses a second peer with `server_busy` until the first leaves."""
+"""A join refused *for now* (the node is full, draining or without its Redis for a moment,
+the address at its socket limit) is tried again by the SDKs instead of failing the user's
+click: a real node limited to one socket (or one per address) refuses a second peer until
+the first leaves."""
 
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ from peercall.peer.reconnect import NO_RECONNECT
 from peercall.testing import start_server, stop_server
 
 
-async def test_scale_python_peer_joins_once_a_full_node_has_room(tmp_path: Path) -> None:
-    server = start_server(tmp_path, extra_env={"PEERCALL_MAX_CONNECTIONS": "1"})
+@pytest.mark.parametrize(
+    ("limit", "code"),
+    [("PEERCALL_MAX_CONNECTIONS", "server_busy"), ("PEERCALL_MAX_CONNECTIONS_PER_IP", "too_many_connections")],
+)
+async def test_scale_python_peer_joins_once_a_full_node_has_room(tmp_path: Path, limit: str, code: str) -> None:
+    server = start_server(tmp_path, extra_env={limit: "1"})
     try:
         room = server.create_room()
         alice = await Peer.join(server.base_url, server.token(room, "alice")["token"], video=False, audio=False)
@@ -24,7 +29,7 @@ async def test_scale_python_peer_joins_once_a_full_node_has_room(tmp_path: Path)
             await Peer.join(
                 server.base_url, server.token(room, "bob")["token"], video=False, audio=False, reconnect=NO_RECONNECT
             )
-        assert refused.value.code == "server_busy"
+        assert refused.value.code == code
         started = time.monotonic()
         bob_joining = asyncio.create_task(
             Peer.join(server.base_url, server.token(room, "bob")["token"], video=False, audio=False)
@@ -42,7 +47,7 @@ async def test_scale_python_peer_joins_once_a_full_node_has_room(tmp_path: Path)
         refusals = next(
             float(line.split()[-1])
             for line in metrics.splitlines()
-            if line.startswith('peercall_signaling_errors_total{code="server_busy"}')
+            if line.startswith(f'peercall_signaling_errors_total{{code="{code}"}}')
         )
         assert refusals >= 3  # the NO_RECONNECT one, then the retries while the node was full
     finally:

@@ -23,7 +23,7 @@ SCRIPT = r"""
 const SDK = process.argv[2];
 const { closeError } = await import(`${SDK}/wire.js`);
 const { isReconnectable } = await import(`${SDK}/reconnect.js`);
-const { PeercallError } = await import(`${SDK}/errors.js`);
+const { PeercallError, ErrorCode } = await import(`${SDK}/errors.js`);
 const { closeCodes, errorCodes } = JSON.parse(%s);
 const closes = {};
 for (const code of closeCodes) {
@@ -31,7 +31,7 @@ for (const code of closeCodes) {
   closes[code] = [error.code, isReconnectable(error)];
 }
 const reconnectable = errorCodes.filter((code) => isReconnectable(new PeercallError(code, code, { fatal: true })));
-console.log(JSON.stringify({ closes, reconnectable }));
+console.log(JSON.stringify({ closes, reconnectable, known: Object.values(ErrorCode) }));
 """
 
 
@@ -76,3 +76,23 @@ def test_scale_sdk_and_python_peer_reconnect_after_the_same_errors(sdk: dict[str
     assert isinstance(reconnectable, list)
     assert RECONNECTABLE.issubset(ERRORS), "the Python peer names an error code the server does not have"
     assert set(reconnectable) == RECONNECTABLE
+
+
+# Codes only the dashboard's REST calls can get (the SDK never makes those calls).
+DASHBOARD_ONLY = {
+    "demo_disabled",
+    "token_not_revocable",
+    "invalid_webhook_url",
+    "webhook_url_forbidden",
+    "too_many_webhooks",
+}
+
+
+def test_scale_sdk_knows_every_server_error_code(sdk: dict[str, object]) -> None:
+    """errors.js lists the codes an SDK user may branch on; a server code missing there was
+    how `server_busy` and `token_revoked` went unnoticed."""
+    known = sdk["known"]
+    assert isinstance(known, list)
+    assert set(ERRORS) >= DASHBOARD_ONLY, "a dashboard-only code the server no longer has"
+    missing = set(ERRORS) - DASHBOARD_ONLY - set(known)
+    assert not missing, f"errors.js lacks server codes {sorted(missing)}"

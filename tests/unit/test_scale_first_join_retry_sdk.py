@@ -1,5 +1,5 @@
 """The browser SDK's first join tries again after a refusal-for-now (draining, server_busy,
-hub_unavailable) with the reconnect policy's delays, at least 250 ms apart, for at most
+hub_unavailable, too_many_connections) with the reconnect policy's delays, at least 250 ms apart, for at most
 15 s; any other failure, or a policy that never retries, is reported at once."""
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ const outcome = async (codes, policy = DEFAULT_RECONNECT_POLICY) => {
   }
 };
 console.log(JSON.stringify({
-  recovers: await outcome(['draining', 'server_busy', 'hub_unavailable']),
+  recovers: await outcome(['draining', 'server_busy', 'hub_unavailable', 'too_many_connections']),
   fatal: await outcome(['room_not_found']),
+  abuse: await outcome(['rate_limit_abuse']),
   network: await outcome(['connection_failed']),
   noRetry: await outcome(['server_busy'], NO_RECONNECT),
   forever: await outcome(Array(1000).fill('server_busy')),
@@ -47,9 +48,9 @@ console.log(JSON.stringify({
 @pytest.mark.skipif(not node_available(), reason="node is not installed")
 def test_scale_sdk_first_join_retries_refusals_for_now() -> None:
     out = run_sdk_script(SCRIPT)
-    assert out["recovers"]["result"] == "session" and out["recovers"]["calls"] == 4
+    assert out["recovers"]["result"] == "session" and out["recovers"]["calls"] == 5
     assert all(wait >= 250 for wait in out["recovers"]["waits"])
-    for case in ("fatal", "network"):
+    for case in ("fatal", "network", "abuse"):
         assert out[case]["calls"] == 1 and out[case]["waits"] == [], out[case]
     assert out["fatal"]["error"] == "room_not_found"
     assert out["noRetry"] == {"error": "server_busy", "calls": 1, "waits": []}

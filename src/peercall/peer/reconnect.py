@@ -51,13 +51,22 @@ EndReason = Literal["left", "room_ended", "error", "disconnected", "timeout"]
 SignalingState = Literal["connected", "reconnecting", "closed"]
 
 RECONNECTABLE: Final = frozenset(
-    {"idle_timeout", "slow_consumer", "hub_unavailable", "internal", "resume_failed", "draining", "server_busy"}
+    {
+        "idle_timeout",
+        "slow_consumer",
+        "hub_unavailable",
+        "internal",
+        "resume_failed",
+        "draining",
+        "server_busy",
+        "too_many_connections",
+    }
 )
 """Fatal server error codes after which resuming (or joining again) may succeed (the browser
 SDK's RECONNECTABLE, reconnect.js: tests/unit/test_scale_close_codes_sdk.py keeps them equal)."""
 
 
-REFUSED_FOR_NOW: Final = frozenset({"draining", "server_busy", "hub_unavailable"})
+REFUSED_FOR_NOW: Final = frozenset({"draining", "server_busy", "hub_unavailable", "too_many_connections"})
 """Join refusals after which another try soon succeeds (the browser SDK's REFUSED_FOR_NOW)."""
 FIRST_JOIN_WINDOW_S: Final = 15.0
 

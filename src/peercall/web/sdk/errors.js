@@ -68,9 +68,24 @@ export const ErrorCode = Object.freeze({
   Forbidden: 'forbidden',
   ParticipantNotFound: 'participant_not_found',
   Removed: 'removed',
-  InvalidImage: 'invalid_image',
-  PayloadTooLarge: 'payload_too_large',
+  TokenRevoked: 'token_revoked',
+  TooManyConnections: 'too_many_connections',
   Internal: 'internal',
+  // Server (REST answers to the SDK's own calls: snapshots, recordings)
+  Unauthorized: 'unauthorized',
+  LinkExpired: 'link_expired',
+  BadRequest: 'bad_request',
+  NotFound: 'not_found',
+  InvalidImage: 'invalid_image',
+  UnsupportedMedia: 'unsupported_media',
+  MediaFailed: 'media_failed',
+  PayloadTooLarge: 'payload_too_large',
+  RecordingClosed: 'recording_closed',
+  RecordingNotReady: 'recording_not_ready',
+  ChunkOutOfOrder: 'chunk_out_of_order',
+  ChunkConflict: 'chunk_conflict',
+  ChunksMissing: 'chunks_missing',
+  ChecksumMismatch: 'checksum_mismatch',
 });
 
 /**

@@ -58,7 +58,7 @@ export const NO_RECONNECT = Object.freeze({ nextRetryDelayMs: () => null });
 const RECONNECTABLE = new Set(/** @type {string[]} */ ([
   ErrorCode.ConnectionLost, ErrorCode.ConnectionFailed, ErrorCode.IdleTimeout,
   ErrorCode.SlowConsumer, ErrorCode.Internal, ErrorCode.ResumeFailed, ErrorCode.Draining,
-  ErrorCode.HubUnavailable, ErrorCode.ServerBusy,
+  ErrorCode.HubUnavailable, ErrorCode.ServerBusy, ErrorCode.TooManyConnections,
 ]));
 
 /** @param {PeercallError} error */
@@ -66,11 +66,12 @@ export const isReconnectable = (error) => RECONNECTABLE.has(error.code);
 
 /**
  * The server refused a join *for now*: a draining node (the balancer sends the next try
- * elsewhere), a full node, a node that lost its Redis for a moment. Unlike a network
- * failure on the first join (a wrong URL, no server), another try soon succeeds.
+ * elsewhere), a full node, a node that lost its Redis for a moment, an address at its
+ * socket limit (a school's NAT: other sockets close). Unlike a network failure on the
+ * first join (a wrong URL, no server), another try soon succeeds.
  */
 const REFUSED_FOR_NOW = new Set(/** @type {string[]} */ ([
-  ErrorCode.Draining, ErrorCode.ServerBusy, ErrorCode.HubUnavailable,
+  ErrorCode.Draining, ErrorCode.ServerBusy, ErrorCode.HubUnavailable, ErrorCode.TooManyConnections,
 ]));
 
 /** How long `join()` keeps trying after such refusals before it reports the last one. */
