@@ -86,14 +86,17 @@ def node(tmp_path: Path) -> Iterator[tuple[ServerProcess, RedisServer]]:
         redis.stop()
 
 
-def test_scale_rest_answers_503_hub_unavailable_while_redis_is_down(
+def test_scale_rest_and_readyz_answer_503_while_redis_is_down(
     node: tuple[ServerProcess, RedisServer], tmp_path: Path
 ) -> None:
     server, redis = node
     room = server.create_room()
     with server.api() as api:
         assert api.get(f"/api/rooms/{room}").status_code == 200
+        assert api.get("/readyz").json() == {"status": "ready", "problems": []}
         redis.kill()
+        not_ready = api.get("/readyz")  # the balancer sends new clients elsewhere
+        assert not_ready.status_code == 503 and not_ready.json()["problems"] == ["hub: unavailable"]
         for response in (
             api.get(f"/api/rooms/{room}"),  # lists the room's members
             api.get("/api/rooms"),
@@ -111,6 +114,7 @@ def test_scale_rest_answers_503_hub_unavailable_while_redis_is_down(
                 if response.status_code == 200:
                     break
             assert response.status_code == 200 and response.json()["participants"] == []
+            assert api.get("/readyz").status_code == 200
         finally:
             restarted.stop()
     assert "Traceback" not in server.log()

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from peercall.api.deps import ServicesDep
+from peercall.hub.base import HubUnavailable
 from peercall.web import ADMIN_DIR, DOCS_DIR, EMBED_DIR, SDK_DIR, UI_DIR, vendor_dir
 
 router = APIRouter()
@@ -21,7 +22,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["health"], summary="The node can take calls (store reachable, not draining)")
+@router.get("/readyz", tags=["health"], summary="The node can take calls (store and hub reachable, not draining)")
 async def readyz(svc: ServicesDep) -> JSONResponse:
     problems: list[str] = []
     if svc.draining:
@@ -30,6 +31,10 @@ async def readyz(svc: ServicesDep) -> JSONResponse:
         await svc.store.ping()
     except Exception as exc:  # any store failure means "not ready"
         problems.append(f"store: {exc.__class__.__name__}")
+    try:
+        await svc.hub.ping()
+    except HubUnavailable:  # Redis down: this node cannot route or resume anyone
+        problems.append("hub: unavailable")
     status = 200 if not problems else 503
     return JSONResponse({"status": "ready" if status == 200 else "not_ready", "problems": problems}, status)
 

@@ -197,3 +197,6 @@ class MemoryHub:
 
     async def room_ids(self) -> list[str]:
         return list(self._rooms)
+
+    async def ping(self) -> None:
+        """In this process: always reachable."""

@@ -355,5 +355,9 @@ class RedisHub:
         return ordered_members(raws)
 
     @hub_call
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    @hub_call
     async def room_ids(self) -> list[str]:
         return sorted(str(room) for room in await self._redis.smembers(self._rooms_key))
