@@ -16,13 +16,13 @@ from collections import defaultdict
 import pytest
 
 from peercall.errors import ERRORS
-from peercall.peer.reconnect import RECONNECTABLE
+from peercall.peer.reconnect import RECONNECTABLE, REFUSED_FOR_NOW
 from peercall.testing.jsmodel import node_available, run_sdk_script
 
 SCRIPT = r"""
 const SDK = process.argv[2];
 const { closeError } = await import(`${SDK}/wire.js`);
-const { isReconnectable } = await import(`${SDK}/reconnect.js`);
+const { isReconnectable, firstJoin, DEFAULT_RECONNECT_POLICY } = await import(`${SDK}/reconnect.js`);
 const { PeercallError, ErrorCode } = await import(`${SDK}/errors.js`);
 const { closeCodes, errorCodes } = JSON.parse(%s);
 const closes = {};
@@ -31,7 +31,18 @@ for (const code of closeCodes) {
   closes[code] = [error.code, isReconnectable(error)];
 }
 const reconnectable = errorCodes.filter((code) => isReconnectable(new PeercallError(code, code, { fatal: true })));
-console.log(JSON.stringify({ closes, reconnectable, known: Object.values(ErrorCode) }));
+// The first join tried again after this refusal (connect fails once with it, then succeeds)?
+const refusedForNow = [];
+for (const code of errorCodes) {
+  let calls = 0;
+  const connect = async () => {
+    if (calls++ === 0) throw new PeercallError(code, code, { fatal: true });
+    return 'session';
+  };
+  const joined = await firstJoin(connect, DEFAULT_RECONNECT_POLICY, async () => {}).catch(() => null);
+  if (joined === 'session') refusedForNow.push(code);
+}
+console.log(JSON.stringify({ closes, reconnectable, refusedForNow, known: Object.values(ErrorCode) }));
 """
 
 
@@ -76,6 +87,28 @@ def test_scale_sdk_and_python_peer_reconnect_after_the_same_errors(sdk: dict[str
     assert isinstance(reconnectable, list)
     assert RECONNECTABLE.issubset(ERRORS), "the Python peer names an error code the server does not have"
     assert set(reconnectable) == RECONNECTABLE
+
+
+def test_scale_sdk_and_python_peer_retry_the_same_first_join_refusals(sdk: dict[str, object]) -> None:
+    """The first join's refusals-for-now (browser ``firstJoin``, Python ``Dialer.first_join``)
+    are one set, and each of them is also worth reconnecting after."""
+    refused_for_now = sdk["refusedForNow"]
+    assert isinstance(refused_for_now, list)
+    assert set(refused_for_now) == REFUSED_FOR_NOW
+    assert REFUSED_FOR_NOW <= RECONNECTABLE
+
+
+def test_scale_too_many_connections_is_retried_rate_limit_abuse_is_not(sdk: dict[str, object]) -> None:
+    """Both close with 4029. ``too_many_connections`` is transient (the address is at its
+    socket limit: other sockets behind the same NAT close), so both SDKs retry it, on the
+    first join and on reconnection, with the policy's backoff; ``rate_limit_abuse`` (this
+    client flooded) ends the call. Without an error frame a bare 4029 reads as the
+    non-retryable one."""
+    assert ERRORS["too_many_connections"].close_code == ERRORS["rate_limit_abuse"].close_code == 4029
+    for retried in (sdk["reconnectable"], sdk["refusedForNow"], RECONNECTABLE, REFUSED_FOR_NOW):
+        assert isinstance(retried, list | frozenset)
+        assert "too_many_connections" in retried and "rate_limit_abuse" not in retried
+    assert sdk["closes"]["4029"] == ["rate_limit_abuse", False]  # type: ignore[index]
 
 
 # Codes only the dashboard's REST calls can get (the SDK never makes those calls).
